@@ -1,0 +1,149 @@
+"""A network built from an architecture string: forward, backward, prediction, looking inside."""
+import numpy as np
+
+from .arch import IMAGE_SIZE, parse_arch
+from .layers import Conv3x3, Dense, MaxPool2, ReLU, softmax, softmax_cross_entropy
+
+ACTIVATIONS = ("relu", "none")
+N_CLASSES = 10
+INFER_BATCH = 1000  # images per forward pass when predicting many: bounds memory
+
+
+class Model:
+    def __init__(self, arch, activation="relu", seed=0, input_offset=0.0, dtype=np.float32):
+        if activation not in ACTIVATIONS:
+            raise ValueError(f"activation must be one of {ACTIVATIONS}, not {activation!r}")
+        self.arch, self.activation, self.input_offset = arch, activation, float(input_offset)
+        self.dtype = np.dtype(dtype)
+        self.history = []                      # one dict per epoch, appended by cnn.train
+        self.meta = {"seed": seed}             # training settings and the like, saved with the weights
+        self.layers, self.taps = self._build(parse_arch(arch), np.random.default_rng(seed))
+
+    def _build(self, tokens, rng):
+        relu = self.activation == "relu"
+        gain = 2.0 if relu else 1.0
+        h, w, c = IMAGE_SIZE, IMAGE_SIZE, 1
+        layers, taps, deferred = [], [], False   # taps: (label, layer index, whether to show it rectified)
+        for t, (kind, n) in enumerate(tokens):
+            if kind == "c":
+                layers.append(Conv3x3(c, n, rng, gain, self.dtype))
+                h, w, c = h - 2, w - 2, n
+            elif kind == "p":
+                layers.append(MaxPool2())
+                h, w = h // 2, w // 2
+            else:
+                layers.append(Dense(h * w * c, n, rng, gain, self.dtype))
+                h, w, c = 1, 1, n
+            # A ReLU follows every c and d. Before a pool it goes after the pool instead: max pooling
+            # commutes with ReLU, and the pooled map is 4 times smaller.
+            next_is_pool = t + 1 < len(tokens) and tokens[t + 1][0] == "p"
+            show_rectified = relu and kind == "c" and next_is_pool
+            if kind == "p":
+                taps.append((f"p: {h}x{w}x{c}", len(layers) - 1, False))
+            elif kind == "c":
+                taps.append((f"c{n}: {h}x{w}x{c}", len(layers) - 1, show_rectified))
+            if relu and (kind == "d" or (kind == "c" and not next_is_pool) or (kind == "p" and deferred)):
+                layers.append(ReLU())
+                if kind == "p":
+                    taps[-1] = (taps[-1][0], len(layers) - 1, False)
+            deferred = show_rectified
+        layers.append(Dense(h * w * c, N_CLASSES, rng, 1.0, self.dtype))
+        return layers, taps
+
+    # -- parameters ---------------------------------------------------------------------------
+    @property
+    def params(self):
+        return [layer.params for layer in self.layers]
+
+    @property
+    def n_params(self):
+        return sum(a.size for p in self.params for a in p.values())
+
+    def get_weights(self):
+        return [{k: a.copy() for k, a in p.items()} for p in self.params]
+
+    def set_weights(self, weights):
+        for p, saved in zip(self.params, weights):
+            for k in p:
+                p[k][...] = saved[k]
+
+    # -- computation --------------------------------------------------------------------------
+    def prepare(self, x):
+        """(N, 28, 28) or (28, 28) images, uint8 0-255 or float 0-1 -> (N, 28, 28, 1) network input."""
+        x = np.asarray(x)
+        if x.ndim == 2:
+            x = x[None]
+        if x.ndim != 3 or x.shape[1:] != (IMAGE_SIZE, IMAGE_SIZE):
+            raise ValueError(f"expected images of shape (N, 28, 28), got {x.shape}")
+        scale = 1 / 255 if x.dtype == np.uint8 else 1
+        x = x.astype(self.dtype) * self.dtype.type(scale)
+        if self.input_offset:
+            x += self.dtype.type(self.input_offset)
+        return x[..., None]                                          # (N, 28, 28, 1)
+
+    def forward(self, x, keep=False):
+        """Network input (N, 28, 28, 1) -> logits (N, 10), and each layer's cache when keep."""
+        caches = []
+        for layer in self.layers:
+            x, cache = layer.forward(x, keep)
+            caches.append(cache)
+        return x, caches
+
+    def backward(self, dlogits, caches, need_dx=False):
+        """Gradients of every layer's parameters (and of the input when need_dx) from dL/dlogits."""
+        grads, d = [None] * len(self.layers), dlogits
+        for i in reversed(range(len(self.layers))):
+            d, grads[i] = self.layers[i].backward(d, caches[i], need_dx=need_dx or i > 0)
+        return d, grads
+
+    def loss_and_grads(self, x, labels):
+        """One training step's work: mean loss, parameter gradients and logits for a prepared batch."""
+        logits, caches = self.forward(x, keep=True)
+        loss, dlogits = softmax_cross_entropy(logits, labels)
+        return loss, self.backward(dlogits, caches)[1], logits
+
+    def logits(self, x):
+        x = self.prepare(x)
+        return np.concatenate([self.forward(x[i:i + INFER_BATCH])[0] for i in range(0, len(x), INFER_BATCH)]
+                              or [np.zeros((0, N_CLASSES), self.dtype)])
+
+    def predict_proba(self, x):
+        return softmax(self.logits(x))
+
+    def predict(self, x):
+        return self.logits(x).argmax(axis=1)
+
+    # -- looking inside -----------------------------------------------------------------------
+    def feature_maps(self, x):
+        """[(label, (N, H, W, C) array)] after every convolution (with its activation) and pooling."""
+        outputs, x = [], self.prepare(x)
+        for layer in self.layers:
+            x = layer.forward(x)[0]
+            outputs.append(x)
+        return [(label, np.maximum(outputs[i], 0) if rectify else outputs[i]) for label, i, rectify in self.taps]
+
+    def filters(self):
+        """[(label, (3, 3, C_in, C_out) weights)] of every convolution layer."""
+        convs = [layer for layer in self.layers if isinstance(layer, Conv3x3)]
+        return [(f"conv {i + 1}", c.params["W"]) for i, c in enumerate(convs)]
+
+    def save(self, path):
+        from .weights import save_model
+        save_model(self, path)
+
+
+def build_model(arch, activation="relu", seed=0, input_offset=0.0, dtype=np.float32):
+    """A new network with He-initialised weights drawn from `seed`."""
+    return Model(arch, activation, seed, input_offset, dtype)
+
+
+def saliency(model, image, target=None):
+    """d(score of `target`, default the predicted class)/d(input pixel) for one (28, 28) image,
+    by the engine's own backward pass. Writes nothing to the model."""
+    x = model.prepare(image)[:1]
+    logits, caches = model.forward(x, keep=True)
+    target = int(logits[0].argmax()) if target is None else int(target)
+    dlogits = np.zeros_like(logits)
+    dlogits[0, target] = 1
+    dx, _ = model.backward(dlogits, caches, need_dx=True)
+    return dx[0, :, :, 0] * (1 / 255 if np.asarray(image).dtype == np.uint8 else 1)
