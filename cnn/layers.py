@@ -26,39 +26,81 @@ class Conv3x3:
                        "b": np.zeros(c_out, dtype)}
 
     def forward(self, x, keep=False):
-        cols = im2col3x3(x)                                          # (N, H-2, W-2, 9*C_in)
-        W = self.params["W"]
-        out = cols @ W.reshape(-1, W.shape[-1])                      # (N, H-2, W-2, C_out)
+        cols = im2col3x3(x)[0]                                       # (N, H-2, W-2, 9*C_in)
+        out = matmul(cols, self.params["W"].reshape(cols.shape[-1], -1))   # (N, H-2, W-2, C_out)
         out += self.params["b"]
         return out, ((cols, x.shape) if keep else None)
 
     def backward(self, dout, cache, need_dx=True):
         cols, x_shape = cache
+        return (self.input_grad(dout, x_shape) if need_dx else None), self.param_grads(cols, dout)
+
+    def param_grads(self, cols, dout):
         W = self.params["W"]
         d2 = dout.reshape(-1, W.shape[-1])                           # (N*Ho*Wo, C_out)
         # a product with a vector of ones sums the rows far faster than d2.sum(0)
-        grads = {"W": (cols.reshape(len(d2), -1).T @ d2).reshape(W.shape), "b": np.ones(len(d2), d2.dtype) @ d2}
-        if not need_dx:
-            return None, grads
-        # dx is the "full" convolution of dout with the flipped kernel: pad by 2, then a valid convolution
+        return {"W": (cols.reshape(len(d2), -1).T @ d2).reshape(W.shape), "b": np.ones(len(d2), d2.dtype) @ d2}
+
+    def input_grad(self, dout, x_shape):
+        """dx is the "full" convolution of dout with the flipped kernel: pad by 2, then a valid convolution."""
+        W = self.params["W"]
         padded = np.pad(dout, ((0, 0), (2, 2), (2, 2), (0, 0)))      # (N, H+2, W+2, C_out)
         flipped = W[::-1, ::-1].transpose(0, 1, 3, 2).reshape(-1, W.shape[2])   # (9*C_out, C_in)
-        return im2col3x3(padded) @ flipped, grads                    # (N, H, W, C_in)
+        return matmul(im2col3x3(padded)[0], flipped)                 # (N, H, W, C_in)
 
 
-def im2col3x3(x):
-    """(N, H, W, C) -> (N, H-2, W-2, 9*C): the 3x3 neighbourhood of every output pixel, ordered (i, j, c)."""
+class ConvPool(Conv3x3):
+    """A 3x3 convolution and the 2x2 max pooling after it, fused for speed; same results as Conv3x3 then
+    MaxPool2. The convolution is computed only where the pooling reads it, grouped by place in the
+    pooling window into 4 blocks, so pooling is the maximum of 4 contiguous blocks."""
+
+    def forward(self, x, keep=False):
+        cols = im2col3x3(x, step=2, starts=OFFSETS_2X2)              # (4, N, Hp, Wp, 9*C_in)
+        conv = matmul(cols, self.params["W"].reshape(cols.shape[-1], -1))  # (4, N, Hp, Wp, C_out)
+        conv += self.params["b"]
+        out = np.maximum(np.maximum(conv[0], conv[1]), np.maximum(conv[2], conv[3]))   # (N, Hp, Wp, C_out)
+        if not keep:
+            return out, None
+        first = conv == out                                          # keep only the first maximum
+        taken = first[0].copy()
+        for k in (1, 2, 3):
+            first[k] &= ~taken
+            taken |= first[k]
+        return out, (cols, first, x.shape)
+
+    def backward(self, dout, cache, need_dx=True):
+        cols, first, x_shape = cache
+        dconv = first * dout                                         # (4, N, Hp, Wp, C_out)
+        if not need_dx:
+            return None, self.param_grads(cols, dconv)
+        n, h, w, _ = x_shape
+        hp, wp = dconv.shape[2:4]
+        spatial = np.zeros((n, h - 2, w - 2, dconv.shape[-1]), dout.dtype)   # (N, H-2, W-2, C_out)
+        for k, (a, b) in enumerate(OFFSETS_2X2):
+            spatial[:, a:2 * hp:2, b:2 * wp:2] = dconv[k]
+        return self.input_grad(spatial, x_shape), self.param_grads(cols, dconv)
+
+
+def matmul(a, b):
+    """(..., K) @ (K, M) as one matrix product (NumPy would loop over the leading axes of a)."""
+    return (a.reshape(-1, a.shape[-1]) @ b).reshape(*a.shape[:-1], b.shape[-1])
+
+
+def im2col3x3(x, step=1, starts=((0, 0),)):
+    """(N, H, W, C) -> (len(starts), N, Ho, Wo, 9*C): the 3x3 window, ordered (i, j, c), at every
+    step-th output pixel counted from each start. The default gives every pixel of a valid convolution."""
     n, h, w, c = x.shape
-    if c < 4:   # few channels: 9 strided copies are faster than 3 runs of 3*C values
-        cols = np.empty((n, h - 2, w - 2, 3, 3, c), x.dtype)
-        for i, j in OFFSETS_3X3:
-            cols[:, :, :, i, j, :] = x[:, i:i + h - 2, j:j + w - 2, :]
-        return cols.reshape(n, h - 2, w - 2, 9 * c)
-    x = np.ascontiguousarray(x)
+    ho, wo = (h - 2) // step, (w - 2) // step
+    cols = np.empty((len(starts), n, ho, wo, 3, 3, c), x.dtype)
     sn, sh, sw, sc = x.strides
-    # row i of a window is 3*C consecutive values in memory: view them without copying, then copy once
-    windows = as_strided(x, (n, h - 2, w - 2, 3, 3 * c), (sn, sh, sw, sh, sc), writeable=False)
-    return windows.reshape(n, h - 2, w - 2, 9 * c)
+    for s, (a, b) in enumerate(starts):
+        if c < 4:   # few channels: 9 strided copies are faster than one copy of short runs
+            for i, j in OFFSETS_3X3:
+                cols[s, :, :, :, i, j] = x[:, a + i:a + i + step * ho:step, b + j:b + j + step * wo:step]
+        else:       # each window row is 3*C values in a row in memory: view all windows, copy once
+            cols[s] = as_strided(x[:, a:, b:], (n, ho, wo, 3, 3, c), (sn, step * sh, step * sw, sh, sw, sc),
+                                 writeable=False)
+    return cols.reshape(len(starts), n, ho, wo, 9 * c)
 
 
 class MaxPool2:

@@ -1,12 +1,15 @@
 """A network built from an architecture string: forward, backward, prediction, looking inside."""
+import os
+
 import numpy as np
 
 from .arch import IMAGE_SIZE, parse_arch
-from .layers import Conv3x3, Dense, MaxPool2, ReLU, softmax, softmax_cross_entropy
+from .layers import Conv3x3, ConvPool, Dense, MaxPool2, ReLU, softmax, softmax_cross_entropy
 
 ACTIVATIONS = ("relu", "none")
 N_CLASSES = 10
 INFER_BATCH = 1000  # images per forward pass when predicting many: bounds memory
+WORKERS = min(len(os.sched_getaffinity(0)), 4)  # threads that share a training batch (one per core)
 
 
 class Model:
@@ -23,30 +26,30 @@ class Model:
         relu = self.activation == "relu"
         gain = 2.0 if relu else 1.0
         h, w, c = IMAGE_SIZE, IMAGE_SIZE, 1
-        layers, taps, deferred = [], [], False   # taps: (label, layer index, whether to show it rectified)
-        for t, (kind, n) in enumerate(tokens):
+        layers, taps = [], []   # taps: (label, layer index, "out" for its output or "conv" for its convolution)
+        t = 0
+        while t < len(tokens):
+            kind, n = tokens[t]
+            fused = kind == "c" and t + 1 < len(tokens) and tokens[t + 1][0] == "p"
             if kind == "c":
-                layers.append(Conv3x3(c, n, rng, gain, self.dtype))
+                # A convolution followed by pooling runs as one fused layer; ReLU goes after the pooling
+                # (they commute, and the pooled map is 4 times smaller).
+                layers.append((ConvPool if fused else Conv3x3)(c, n, rng, gain, self.dtype))
                 h, w, c = h - 2, w - 2, n
+                taps.append((f"c{n}: {h}x{w}x{c}", len(layers) - 1, "conv" if fused else "out"))
             elif kind == "p":
                 layers.append(MaxPool2())
-                h, w = h // 2, w // 2
             else:
                 layers.append(Dense(h * w * c, n, rng, gain, self.dtype))
                 h, w, c = 1, 1, n
-            # A ReLU follows every c and d. Before a pool it goes after the pool instead: max pooling
-            # commutes with ReLU, and the pooled map is 4 times smaller.
-            next_is_pool = t + 1 < len(tokens) and tokens[t + 1][0] == "p"
-            show_rectified = relu and kind == "c" and next_is_pool
-            if kind == "p":
-                taps.append((f"p: {h}x{w}x{c}", len(layers) - 1, False))
-            elif kind == "c":
-                taps.append((f"c{n}: {h}x{w}x{c}", len(layers) - 1, show_rectified))
-            if relu and (kind == "d" or (kind == "c" and not next_is_pool) or (kind == "p" and deferred)):
+            if fused or kind == "p":
+                h, w = h // 2, w // 2
+                t += fused
+            if relu and kind != "p":
                 layers.append(ReLU())
-                if kind == "p":
-                    taps[-1] = (taps[-1][0], len(layers) - 1, False)
-            deferred = show_rectified
+            if fused or kind == "p":
+                taps.append((f"p: {h}x{w}x{c}", len(layers) - 1, "out"))
+            t += 1
         layers.append(Dense(h * w * c, N_CLASSES, rng, 1.0, self.dtype))
         return layers, taps
 
@@ -96,11 +99,27 @@ class Model:
             d, grads[i] = self.layers[i].backward(d, caches[i], need_dx=need_dx or i > 0)
         return d, grads
 
-    def loss_and_grads(self, x, labels):
-        """One training step's work: mean loss, parameter gradients and logits for a prepared batch."""
+    def loss_and_grads(self, x, labels, pool=None):
+        """One training step's work: mean loss, parameter gradients and logits for a prepared batch.
+        With a thread pool, each worker takes an equal slice of the batch and the gradients are summed."""
+        n = len(x)
+        if pool is None or n < 2 * WORKERS:
+            return self._slice_grads(x, labels, n)
+        bounds = np.linspace(0, n, WORKERS + 1).astype(int)
+        parts = list(pool.map(lambda a, b: self._slice_grads(x[a:b], labels[a:b], n), bounds[:-1], bounds[1:]))
+        grads = parts[0][1]
+        for _, more, _ in parts[1:]:
+            for g, m in zip(grads, more):
+                for k in g:
+                    g[k] += m[k]
+        return sum(p[0] for p in parts), grads, np.concatenate([p[2] for p in parts])
+
+    def _slice_grads(self, x, labels, n_batch):
+        """Loss and gradients of a slice of a batch of n_batch images, weighted as its share of the batch."""
         logits, caches = self.forward(x, keep=True)
         loss, dlogits = softmax_cross_entropy(logits, labels)
-        return loss, self.backward(dlogits, caches)[1], logits
+        share = len(x) / n_batch
+        return loss * share, self.backward(dlogits * self.dtype.type(share), caches)[1], logits
 
     def logits(self, x):
         x = self.prepare(x)
@@ -116,11 +135,19 @@ class Model:
     # -- looking inside -----------------------------------------------------------------------
     def feature_maps(self, x):
         """[(label, (N, H, W, C) array)] after every convolution (with its activation) and pooling."""
-        outputs, x = [], self.prepare(x)
+        inputs, outputs, x = [], [], self.prepare(x)
         for layer in self.layers:
+            inputs.append(x)
             x = layer.forward(x)[0]
             outputs.append(x)
-        return [(label, np.maximum(outputs[i], 0) if rectify else outputs[i]) for label, i, rectify in self.taps]
+        maps = []
+        for label, i, what in self.taps:
+            if what == "conv":   # the whole convolution of a fused layer, before its pooling
+                conv = Conv3x3.forward(self.layers[i], inputs[i])[0]
+                maps.append((label, np.maximum(conv, 0) if self.activation == "relu" else conv))
+            else:
+                maps.append((label, outputs[i]))
+        return maps
 
     def filters(self):
         """[(label, (3, 3, C_in, C_out) weights)] of every convolution layer."""

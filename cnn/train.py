@@ -7,14 +7,16 @@ import dataclasses
 import math
 import sys
 import time
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 
 import numpy as np
+from threadpoolctl import threadpool_limits
 
 from .arch import ArchError, parse_arch
 from .augment import random_affine
 from .layers import softmax_cross_entropy
-from .model import ACTIVATIONS, build_model
+from .model import ACTIVATIONS, WORKERS, build_model
 from .optim import SGD, Adam
 
 MAX_SEED = 2**32 - 1
@@ -90,6 +92,13 @@ def train(model, x_train, y_train, x_test, y_test, config, callback=None):
            else SGD(model.params, config.lr, config.momentum))
     model.meta.update(settings=dataclasses.asdict(config), seed=config.seed)
     n_batches = math.ceil(len(x) / config.batch_size)
+    # Both cores: each worker thread takes a slice of every batch, with one BLAS thread each
+    # (NumPy releases the GIL in its array loops and matrix products).
+    with ThreadPoolExecutor(WORKERS) as pool, threadpool_limits(1, user_api="blas"):
+        return _train_epochs(model, x, y, x_test, y_test, config, opt, n_batches, rng, pool, callback)
+
+
+def _train_epochs(model, x, y, x_test, y_test, config, opt, n_batches, rng, pool, callback):
     for epoch in range(len(model.history) + 1, len(model.history) + config.epochs + 1):
         before = model.get_weights()
         start, loss_sum, correct, seen, stop = time.perf_counter(), 0.0, 0, 0, False
@@ -99,7 +108,7 @@ def train(model, x_train, y_train, x_test, y_test, config, callback=None):
             images = x[idx].astype(np.float32) * np.float32(1 / 255)          # (B, 28, 28) in [0, 1]
             if config.augment:
                 images = random_affine(images, rng)
-            loss, grads, logits = model.loss_and_grads(model.prepare(images), y[idx])
+            loss, grads, logits = model.loss_and_grads(model.prepare(images), y[idx], pool)
             if not np.isfinite(loss):
                 model.set_weights(before)
                 raise DivergenceError(f"the loss became {loss} in epoch {epoch}, batch {b + 1}: training diverged. "

@@ -15,3 +15,52 @@ def subset():
     """A small real MNIST subset committed to the repo: 1,000 training and 2,000 test images."""
     with np.load(ROOT / "tests" / "data" / "mnist_subset.npz") as f:
         return {k: f[k] for k in f.files}
+
+
+# ---------------------------------------------------------------- app and browser fixtures (app.py, ui/, app_pages/)
+
+def mock_experiment():
+    """experiment.json in the documented format: two configurations x two seeds per protocol."""
+    rng = np.random.default_rng(0)
+
+    def run(arch, seed, epochs, base):
+        history = [{"epoch": e, "train_loss": 1 / (e + base), "train_acc": 1 - 0.1 / (e + base),
+                    "test_loss": 1.1 / (e + base) + rng.uniform(0, 0.02), "test_acc": 1 - 0.12 / (e + base)
+                    - rng.uniform(0, 0.01), "seconds": 1.5 + rng.uniform(0, 0.2)} for e in range(1, epochs + 1)]
+        return {"arch": arch, "seed": seed, "params": 1000 + 100 * base, "history": history}
+
+    return {"format": 1, "protocols": {
+        "origin": {"description": "1,000 images, one pass, batch 1.",
+                   "runs": [run(a, s, 1, b) for a, b in (("c8p", 1), ("c16pc16", 2)) for s in (0, 1)]},
+        "full": {"description": "60,000 images, 3 epochs.",
+                 "runs": [run(a, s, 3, b) for a, b in (("c8p", 1), ("c16pc16", 2)) for s in (0, 1, 2)]}}}
+
+
+def make_weights_dir(folder):
+    """A weights folder: default.npz (c8p trained briefly on the committed subset) and experiment.json."""
+    import json
+
+    import cnn
+    from cnn.data import load_subset
+    folder = Path(folder)
+    folder.mkdir(parents=True, exist_ok=True)
+    x_train, y_train, x_test, y_test = load_subset()
+    model = cnn.build_model("c8p", seed=0)
+    cnn.train(model, x_train, y_train, x_test[:200], y_test[:200],
+              cnn.TrainConfig(arch="c8p", epochs=2, n_train=len(x_train), seed=0))
+    model.save(folder / "default.npz")
+    (folder / "experiment.json").write_text(json.dumps(mock_experiment()))
+    return folder
+
+
+@pytest.fixture(scope="session")
+def app_weights(tmp_path_factory):
+    return make_weights_dir(tmp_path_factory.mktemp("weights"))
+
+
+@pytest.fixture
+def app_env(app_weights, monkeypatch):
+    """Point the app at the fixture weights folder, and run it from the repository root."""
+    monkeypatch.setenv("CNN_WEIGHTS_DIR", str(app_weights))
+    monkeypatch.chdir(ROOT)
+    return app_weights

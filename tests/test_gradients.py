@@ -3,7 +3,7 @@ import numpy as np
 import pytest
 
 import cnn
-from cnn.layers import Conv3x3, Dense, MaxPool2, ReLU, softmax_cross_entropy
+from cnn.layers import Conv3x3, ConvPool, Dense, MaxPool2, ReLU, softmax_cross_entropy
 
 RNG = np.random.default_rng(0)
 TOL = 1e-6
@@ -54,6 +54,33 @@ def test_conv3x3_gradients(shape):
     assert max(errors.values()) < TOL, errors
 
 
+@pytest.mark.parametrize("shape", [(2, 8, 8, 3), (2, 9, 7, 1), (1, 6, 6, 5)])
+def test_fused_conv_pool_gradients(shape):
+    layer = f64(ConvPool(shape[-1], 3, RNG))
+    layer.params["b"] = RNG.standard_normal(3)
+    errors = check_layer(layer, RNG.standard_normal(shape))
+    assert max(errors.values()) < TOL, errors
+
+
+@pytest.mark.parametrize("shape", [(2, 8, 8, 3), (2, 9, 7, 1), (3, 13, 13, 4), (2, 28, 28, 1)])
+def test_fused_conv_pool_equals_conv_then_pool_including_ties(shape):
+    """ConvPool is an optimisation only: same outputs and gradients as Conv3x3 then MaxPool2."""
+    fused, conv, pool = f64(ConvPool(shape[-1], 4, RNG)), Conv3x3(shape[-1], 4, RNG), MaxPool2()
+    fused.params["W"] = np.round(fused.params["W"] * 2)   # small integers: many tied maxima
+    conv.params = fused.params
+    x = RNG.integers(-1, 2, shape).astype(np.float64)
+    dout = RNG.standard_normal((shape[0], (shape[1] - 2) // 2, (shape[2] - 2) // 2, 4))
+    out, cache = fused.forward(x, keep=True)
+    c, conv_cache = conv.forward(x, keep=True)
+    ref, pool_cache = pool.forward(c, keep=True)
+    np.testing.assert_array_equal(out, ref)
+    dx, grads = fused.backward(dout, cache)
+    ref_dx, ref_grads = conv.backward(pool.backward(dout, pool_cache)[0], conv_cache)
+    np.testing.assert_allclose(dx, ref_dx, atol=1e-12)
+    for k in grads:
+        np.testing.assert_allclose(grads[k], ref_grads[k], atol=1e-9)
+
+
 @pytest.mark.parametrize("shape", [(2, 8, 8, 3), (2, 7, 5, 2)])
 def test_maxpool_gradients(shape):
     x = RNG.permutation(np.prod(shape)).reshape(shape) * 0.1   # distinct values, well apart: no ties
@@ -94,7 +121,7 @@ def test_gradient_check_detects_a_wrong_gradient():
 
 
 @pytest.mark.parametrize("arch,activation", [("c3p", "relu"), ("c3pc4", "relu"), ("c2d5", "relu"),
-                                             ("c3pc2p", "none"), ("c2c2pd4", "none")])
+                                             ("c3pc2p", "none"), ("c2c2pd4", "none"), ("pc2pp", "relu")])
 def test_whole_network_gradients(arch, activation):
     model = cnn.build_model(arch, activation=activation, seed=1, dtype=np.float64)
     x = model.prepare(RNG.random((3, 28, 28)))
