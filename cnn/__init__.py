@@ -3,7 +3,7 @@ from .arch import ArchError, parse_arch
 from .data import MnistError, load_mnist
 from .malloc import keep_freed_memory
 from .model import Model, build_model, saliency
-from .train import DivergenceError, TrainConfig, evaluate, train
+from .training import DivergenceError, TrainConfig, evaluate, train
 from .weights import WeightsError, load_model
 
 keep_freed_memory()

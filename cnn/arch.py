@@ -31,7 +31,7 @@ class ArchError(ValueError):
 
 
 def _fail(arch, pos, what):
-    raise ArchError(f"invalid architecture {arch!r}: {what} at position {pos + 1}; {HELP}")
+    raise ArchError(f"invalid architecture {arch!r} at character {pos + 1}: {what}; {HELP}")
 
 
 def parse_arch(arch):
@@ -63,7 +63,7 @@ def parse_arch(arch):
             size //= 2
         dense_seen |= kind == "d"
         if size < 1:
-            _fail(arch, pos, "the image shrinks below 1x1 here")
+            _fail(arch, pos, "this layer would shrink the image below 1x1")
         tokens.append((kind, n))
         if len(tokens) > MAX_LAYERS:
             _fail(arch, pos, f"more than {MAX_LAYERS} layers")

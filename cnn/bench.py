@@ -16,7 +16,7 @@ import numpy as np
 from .data import MnistError, load_mnist
 from .model import build_model
 from .origin import train_c8p
-from .train import TrainConfig, train
+from .training import TrainConfig, train
 
 
 def median_seconds(fn, repeats):

@@ -116,10 +116,11 @@ class Model:
 
     def _slice_grads(self, x, labels, n_batch):
         """Loss and gradients of a slice of a batch of n_batch images, weighted as its share of the batch."""
-        logits, caches = self.forward(x, keep=True)
-        loss, dlogits = softmax_cross_entropy(logits, labels)
         share = len(x) / n_batch
-        return loss * share, self.backward(dlogits * self.dtype.type(share), caches)[1], logits
+        with np.errstate(over="ignore", invalid="ignore"):   # a diverging loss is reported by cnn.train
+            logits, caches = self.forward(x, keep=True)
+            loss, dlogits = softmax_cross_entropy(logits, labels)
+            return loss * share, self.backward(dlogits * self.dtype.type(share), caches)[1], logits
 
     def logits(self, x):
         x = self.prepare(x)

@@ -1,157 +1,25 @@
-"""Training: a config, the mini-batch loop, and the command line.
+"""Train a network on MNIST from the command line.
 
     python -m cnn.train --arch c16pc16 --epochs 5 --out weights/c16pc16.npz
 """
 import argparse
 import dataclasses
-import math
 import sys
-import time
-from concurrent.futures import ThreadPoolExecutor
-from dataclasses import dataclass
 
-import numpy as np
-from threadpoolctl import threadpool_limits
-
-from .arch import ArchError, parse_arch
-from .augment import random_affine
-from .layers import softmax_cross_entropy
-from .model import ACTIVATIONS, WORKERS, build_model
-from .optim import SGD, Adam
-
-MAX_SEED = 2**32 - 1
-
-
-class DivergenceError(RuntimeError):
-    """The loss became NaN or infinite; the weights from before the divergence are restored."""
-
-
-@dataclass
-class TrainConfig:
-    arch: str = "c16pc16"      # network, in the grammar of cnn/arch.py
-    epochs: int = 5            # passes over the training images
-    lr: float = 0.001          # learning rate (step size)
-    batch_size: int = 64       # images per gradient step
-    optimizer: str = "adam"    # "adam", or "sgd" (with momentum)
-    momentum: float = 0.9      # SGD only; 0 is plain SGD, as in the origin
-    n_train: int = 60000       # train on the first n_train training images
-    activation: str = "relu"   # "relu", or "none" as in the origin's networks
-    input_offset: float = 0.0  # added to pixels in [0, 1]; the origin used -0.5
-    augment: bool = False      # random small shifts, rotations and scalings of each training image
-    seed: int = 0              # seeds the weights, the batch order and the augmentation
-
-    def validate(self, n_available=60000):
-        """Raise ValueError saying which setting is wrong and what is allowed."""
-        parse_arch(self.arch)
-        checks = [
-            (_is_int(self.epochs) and 1 <= self.epochs <= 1000, "epochs must be a whole number from 1 to 1000"),
-            (_is_num(self.lr) and 0 < self.lr <= 10, "learning rate must be a number above 0 and at most 10"),
-            (_is_int(self.n_train) and 1 <= self.n_train <= n_available,
-             f"number of training images must be from 1 to {n_available}"),
-            (_is_int(self.batch_size) and 1 <= self.batch_size <= min(self.n_train, 60000)
-             if _is_int(self.n_train) else False,
-             "batch size must be at least 1 and at most the number of training images"),
-            (self.optimizer in ("adam", "sgd"), "optimizer must be 'adam' or 'sgd'"),
-            (_is_num(self.momentum) and 0 <= self.momentum < 1, "momentum must be from 0 to below 1"),
-            (self.activation in ACTIVATIONS, f"activation must be one of {ACTIVATIONS}"),
-            (_is_num(self.input_offset) and abs(self.input_offset) <= 1, "input offset must be from -1 to 1"),
-            (_is_int(self.seed) and 0 <= self.seed <= MAX_SEED, f"seed must be a whole number from 0 to {MAX_SEED}"),
-        ]
-        for ok, message in checks:
-            if not ok:
-                raise ValueError(message)
-        return self
-
-
-def _is_int(v):
-    return isinstance(v, (int, np.integer)) and not isinstance(v, bool)
-
-
-def _is_num(v):
-    return isinstance(v, (int, float, np.number)) and not isinstance(v, bool) and math.isfinite(v)
-
-
-def evaluate(model, x, y):
-    """Mean loss and accuracy of the model on images x (N, 28, 28) with labels y."""
-    logits = model.logits(x)
-    loss, _ = softmax_cross_entropy(logits, y)
-    return loss, float((logits.argmax(1) == y).mean())
-
-
-def train(model, x_train, y_train, x_test, y_test, config, callback=None):
-    """Train `model` in place with mini-batches; append one record per epoch to model.history and return it.
-
-    callback(event) receives {"kind": "batch", ...} after every step and {"kind": "epoch", ...} after every
-    epoch; when it returns a truthy value, training stops there and keeps the weights it has reached.
-    """
-    config.validate(len(x_train))
-    _check_data(x_train, y_train, x_test, y_test)
-    rng = np.random.default_rng(config.seed)
-    x, y = x_train[:config.n_train], y_train[:config.n_train]
-    opt = (Adam(model.params, config.lr) if config.optimizer == "adam"
-           else SGD(model.params, config.lr, config.momentum))
-    model.meta.update(settings=dataclasses.asdict(config), seed=config.seed)
-    n_batches = math.ceil(len(x) / config.batch_size)
-    # Both cores: each worker thread takes a slice of every batch, with one BLAS thread each
-    # (NumPy releases the GIL in its array loops and matrix products).
-    with ThreadPoolExecutor(WORKERS) as pool, threadpool_limits(1, user_api="blas"):
-        return _train_epochs(model, x, y, x_test, y_test, config, opt, n_batches, rng, pool, callback)
-
-
-def _train_epochs(model, x, y, x_test, y_test, config, opt, n_batches, rng, pool, callback):
-    for epoch in range(len(model.history) + 1, len(model.history) + config.epochs + 1):
-        before = model.get_weights()
-        start, loss_sum, correct, seen, stop = time.perf_counter(), 0.0, 0, 0, False
-        order = rng.permutation(len(x))
-        for b in range(n_batches):
-            idx = order[b * config.batch_size:(b + 1) * config.batch_size]
-            images = x[idx].astype(np.float32) * np.float32(1 / 255)          # (B, 28, 28) in [0, 1]
-            if config.augment:
-                images = random_affine(images, rng)
-            loss, grads, logits = model.loss_and_grads(model.prepare(images), y[idx], pool)
-            if not np.isfinite(loss):
-                model.set_weights(before)
-                raise DivergenceError(f"the loss became {loss} in epoch {epoch}, batch {b + 1}: training diverged. "
-                                      f"Try a smaller learning rate than {config.lr:g}. The weights from the start "
-                                      "of this epoch were kept.")
-            opt.step(grads)
-            loss_sum += loss * len(idx)
-            correct += int((logits.argmax(1) == y[idx]).sum())
-            seen += len(idx)
-            if callback and callback({"kind": "batch", "epoch": epoch, "batch": b + 1, "n_batches": n_batches,
-                                      "loss": loss_sum / seen}):
-                stop = True
-                break
-        record = _epoch_record(model, epoch, loss_sum / seen, correct / seen, time.perf_counter() - start,
-                               x_test, y_test, complete=not stop)
-        model.history.append(record)
-        if (callback and callback({"kind": "epoch", **record})) or stop:
-            break
-    return model.history
-
-
-def _epoch_record(model, epoch, train_loss, train_acc, seconds, x_test, y_test, complete):
-    test_loss, test_acc = evaluate(model, x_test, y_test)
-    return {"epoch": epoch, "train_loss": train_loss, "train_acc": train_acc, "test_loss": test_loss,
-            "test_acc": test_acc, "seconds": seconds, "complete": complete}
-
-
-def _check_data(x_train, y_train, x_test, y_test):
-    for name, x, y in (("training", x_train, y_train), ("test", x_test, y_test)):
-        if x.ndim != 3 or x.shape[1:] != (28, 28) or len(x) != len(y) or len(x) == 0:
-            raise ValueError(f"{name} data must be N>0 images of 28x28 with N labels, got {x.shape} and {y.shape}")
-        if y.min() < 0 or y.max() > 9:
-            raise ValueError(f"{name} labels must be digits 0-9")
+from .arch import ArchError
+from .data import MnistError, load_mnist
+from .model import ACTIVATIONS, build_model
+from .training import DivergenceError, TrainConfig, train
+from .weights import save_model
 
 
 def main(argv=None):
-    from .data import MnistError, load_mnist
-    from .weights import save_model
     d = TrainConfig()
     p = argparse.ArgumentParser(prog="python -m cnn.train", description="Train a CNN on MNIST.")
     p.add_argument("--arch", default=d.arch, help="architecture, e.g. c8p, c16pc16, c32pc64pd128")
     p.add_argument("--epochs", type=int, default=d.epochs)
     p.add_argument("--lr", type=float, default=d.lr, help="learning rate")
+    p.add_argument("--lr-decay", type=float, default=d.lr_decay, help="learning rate factor per epoch")
     p.add_argument("--optimizer", choices=["adam", "sgd"], default=d.optimizer)
     p.add_argument("--momentum", type=float, default=d.momentum, help="SGD momentum")
     p.add_argument("--batch-size", type=int, default=d.batch_size)

@@ -68,6 +68,8 @@ def load_model(source, name=None):
     if len(data) > MAX_BYTES:
         raise WeightsError(f"{name} is {len(data) / 2**20:.0f} MB; weights files are at most "
                            f"{MAX_BYTES // 2**20} MB")
+    if not data.startswith(b"PK\x03\x04"):   # every .npz is a zip file
+        raise WeightsError(f"{name} is not a weights file (.npz)")
     try:
         with np.load(io.BytesIO(data), allow_pickle=False) as npz:
             arrays = {k: npz[k] for k in npz.files}
