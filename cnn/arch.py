@@ -8,8 +8,8 @@
 
 A dense softmax layer with 10 outputs always ends the network; it is not written.
 Limits: 1 <= N <= 256 filters for "c", 1 <= N <= 1024 units for "d", at most 12 layers,
-convolution and pooling must come before any "d", and the image (28x28) must stay at
-least 1x1 after every layer.
+at most 5,000,000 parameters in all, convolution and pooling must come before any "d", and the
+image (28x28) must stay at least 1x1 after every layer.
 
 Examples: the origin's c8p, c16p, c8pc8, c8pc16, c16pc8, c16pc16, c8pc8p, c8pc16p, c16pc8p,
 c16pc16p; a stronger one: c32pc64pd128.
@@ -19,6 +19,7 @@ import re
 MAX_FILTERS = 256
 MAX_UNITS = 1024
 MAX_LAYERS = 12
+MAX_PARAMS = 5_000_000
 IMAGE_SIZE = 28
 HELP = ('use c<N> for a 3x3 convolution with N filters (1-256), p for 2x2 max pooling, '
         'd<N> for a dense layer with N units (1-1024), e.g. "c16pc16" or "c32pc64pd128"')
@@ -40,7 +41,7 @@ def parse_arch(arch):
         raise ArchError(f"invalid architecture {arch!r}: it is empty; {HELP}")
     if len(arch) > 100:
         raise ArchError(f"invalid architecture: it is {len(arch)} characters long (at most 100); {HELP}")
-    tokens, pos, size, dense_seen = [], 0, IMAGE_SIZE, False
+    tokens, pos, size, channels, params, dense_seen = [], 0, IMAGE_SIZE, 1, 0, False
     while pos < len(arch):
         m = _TOKEN.match(arch, pos)
         if not m:
@@ -58,12 +59,16 @@ def parse_arch(arch):
         if kind in "cp" and dense_seen:
             _fail(arch, pos, f"{kind!r} cannot follow a dense layer")
         if kind == "c":
-            size -= 2
+            size, channels, params = size - 2, n, params + 9 * channels * n + n
         elif kind == "p":
             size //= 2
+        else:
+            size, channels, params = 1, n, params + size * size * channels * n + n
         dense_seen |= kind == "d"
         if size < 1:
             _fail(arch, pos, "this layer would shrink the image below 1x1")
+        if params + size * size * channels * 10 > MAX_PARAMS:
+            _fail(arch, pos, f"the network would have more than {MAX_PARAMS:,} parameters")
         tokens.append((kind, n))
         if len(tokens) > MAX_LAYERS:
             _fail(arch, pos, f"more than {MAX_LAYERS} layers")
