@@ -20,6 +20,8 @@ import sys
 import tempfile
 from pathlib import Path
 
+import numpy as np
+
 from .data import MnistError, load_mnist
 from .model import build_model
 from .training import TrainConfig, train
@@ -67,6 +69,26 @@ def run_protocol(name, results, data, out_dir, archs, seeds, overrides, n_test, 
                 f"test loss {last['test_loss']:.4f}")
 
 
+def summary(results):
+    """A Markdown table per protocol: mean and standard deviation over seeds of the final figures."""
+    lines = []
+    for name, section in results["protocols"].items():
+        lines += [f"{name} protocol ({section['n_test']:,} test images)", "",
+                  "| arch | params | seeds | train acc | test acc | test loss | s/epoch |", "|---" * 7 + "|"]
+        for arch in dict.fromkeys(r["arch"] for r in section["runs"]):
+            runs = [r for r in section["runs"] if r["arch"] == arch]
+            cell = lambda key: _mean_std([r["history"][-1][key] for r in runs])  # noqa: E731
+            seconds = np.mean([e["seconds"] for r in runs for e in r["history"]])
+            lines.append(f"| {arch} | {runs[0]['params']:,} | {len(runs)} | {cell('train_acc')} | {cell('test_acc')} "
+                         f"| {cell('test_loss')} | {seconds:.1f} |")
+        lines.append("")
+    return "\n".join(lines)
+
+
+def _mean_std(values):
+    return f"{np.mean(values):.4f} ± {np.std(values):.4f}"
+
+
 def write_json(results, path):
     fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=".experiment.", suffix=".tmp")
     with os.fdopen(fd, "w") as f:
@@ -83,11 +105,14 @@ def main(argv=None):
     p.add_argument("--n-train", type=int, help="override the protocol's number of training images")
     p.add_argument("--n-test", type=int, help="use at most this many test images")
     p.add_argument("--out", default="weights", help="folder for experiment.json and the weights files")
+    p.add_argument("--summary", action="store_true", help="print the results as Markdown tables and stop")
     args = p.parse_args(argv)
     out_dir = Path(args.out)
     out_dir.mkdir(parents=True, exist_ok=True)
     path = out_dir / "experiment.json"
     results = json.loads(path.read_text()) if path.exists() else {"format": 1, "protocols": {}}
+    if args.summary:
+        return print(summary(results))
     overrides = {k: v for k, v in (("epochs", args.epochs), ("n_train", args.n_train)) if v is not None}
     try:
         data = load_mnist()

@@ -51,6 +51,7 @@ def save_model(model, path):
                 f.write(data)
                 f.flush()
                 os.fsync(f.fileno())
+            os.chmod(tmp, 0o644)   # mkstemp makes it private; a weights file is ordinary data
             os.replace(tmp, path)
         except BaseException:
             Path(tmp).unlink(missing_ok=True)
