@@ -44,41 +44,70 @@ class Conv3x3:
     def input_grad(self, dout, x_shape):
         """dx is the "full" convolution of dout with the flipped kernel: pad by 2, then a valid convolution."""
         W = self.params["W"]
-        padded = np.pad(dout, ((0, 0), (2, 2), (2, 2), (0, 0)))      # (N, H+2, W+2, C_out)
+        n, h, w, c_out = dout.shape
+        padded = np.zeros((n, h + 4, w + 4, c_out), dout.dtype)      # (N, H+2, W+2, C_out), dout framed by zeros
+        padded[:, 2:-2, 2:-2] = dout
         flipped = W[::-1, ::-1].transpose(0, 1, 3, 2).reshape(-1, W.shape[2])   # (9*C_out, C_in)
         return matmul(im2col3x3(padded)[0], flipped)                 # (N, H, W, C_in)
 
 
 class ConvPool(Conv3x3):
     """A 3x3 convolution and the 2x2 max pooling after it, fused for speed; same results as Conv3x3 then
-    MaxPool2. The convolution is computed only where the pooling reads it, grouped by place in the
-    pooling window into 4 blocks, so pooling is the maximum of 4 contiguous blocks."""
+    MaxPool2. Each pooled output reads one 4x4 patch of the input; the convolution at pooling offset
+    (a, b) is that patch times the 3x3 kernel placed at (a, b) in a 4x4 kernel of zeros. So the layer
+    copies one patch per pooled pixel, and pooling is the maximum of 4 contiguous blocks."""
+
+    def kernels4x4(self):
+        W = self.params["W"]                                          # (3, 3, C_in, C_out)
+        K = np.zeros((4, 4, 4) + W.shape[2:], W.dtype)                # (offset, 4, 4, C_in, C_out)
+        for k, (a, b) in enumerate(OFFSETS_2X2):
+            K[k, a:a + 3, b:b + 3] = W
+        return K.reshape(4, -1, W.shape[-1])                          # (4, 16*C_in, C_out)
 
     def forward(self, x, keep=False):
-        cols = im2col3x3(x, step=2, starts=OFFSETS_2X2)              # (4, N, Hp, Wp, 9*C_in)
-        conv = matmul(cols, self.params["W"].reshape(cols.shape[-1], -1))  # (4, N, Hp, Wp, C_out)
-        conv += self.params["b"]
-        out = np.maximum(np.maximum(conv[0], conv[1]), np.maximum(conv[2], conv[3]))   # (N, Hp, Wp, C_out)
-        if not keep:
-            return out, None
-        first = conv == out                                          # keep only the first maximum
-        taken = first[0].copy()
-        for k in (1, 2, 3):
-            first[k] &= ~taken
-            taken |= first[k]
-        return out, (cols, first, x.shape)
+        patches = patches4x4(x)                                       # (N, Hp, Wp, 16*C_in)
+        flat = patches.reshape(-1, patches.shape[-1])
+        kernels = self.kernels4x4()
+        conv = np.empty((4, len(flat), kernels.shape[-1]), x.dtype)   # (4, N*Hp*Wp, C_out)
+        for k in range(4):
+            np.matmul(flat, kernels[k], out=conv[k])
+        out = np.maximum(np.maximum(conv[0], conv[1]), np.maximum(conv[2], conv[3]))
+        first = None
+        if keep:
+            first = conv == out                                       # keep only the first maximum
+            taken = first[0].copy()
+            for k in (1, 2, 3):
+                first[k] &= ~taken
+                taken |= first[k]
+        out += self.params["b"]   # the same bias for the whole window: add it after the maximum
+        return out.reshape(*patches.shape[:3], -1), ((flat, first, x.shape) if keep else None)
 
     def backward(self, dout, cache, need_dx=True):
-        cols, first, x_shape = cache
-        dconv = first * dout                                         # (4, N, Hp, Wp, C_out)
+        flat, first, x_shape = cache
+        W = self.params["W"]
+        d2 = dout.reshape(-1, W.shape[-1])                            # (N*Hp*Wp, C_out)
+        dconv = first * d2                                            # (4, N*Hp*Wp, C_out)
+        dW = np.zeros(W.shape, W.dtype)
+        for k, (a, b) in enumerate(OFFSETS_2X2):                      # the 3x3 part of each 4x4 kernel
+            dW += (flat.T @ dconv[k]).reshape(4, 4, *W.shape[2:])[a:a + 3, b:b + 3]
+        grads = {"W": dW, "b": np.ones(len(d2), d2.dtype) @ d2}
         if not need_dx:
-            return None, self.param_grads(cols, dconv)
+            return None, grads
         n, h, w, _ = x_shape
-        hp, wp = dconv.shape[2:4]
-        spatial = np.zeros((n, h - 2, w - 2, dconv.shape[-1]), dout.dtype)   # (N, H-2, W-2, C_out)
+        hp, wp = dout.shape[1:3]
+        spatial = np.zeros((n, h - 2, w - 2, W.shape[-1]), dout.dtype)   # (N, H-2, W-2, C_out)
         for k, (a, b) in enumerate(OFFSETS_2X2):
-            spatial[:, a:2 * hp:2, b:2 * wp:2] = dconv[k]
-        return self.input_grad(spatial, x_shape), self.param_grads(cols, dconv)
+            spatial[:, a:2 * hp:2, b:2 * wp:2] = dconv[k].reshape(dout.shape)
+        return self.input_grad(spatial, x_shape), grads
+
+
+def patches4x4(x):
+    """(N, H, W, C) -> (N, Hp, Wp, 16*C) with Hp = (H-2)//2: the 4x4 patch under each pooled output."""
+    n, h, w, c = x.shape
+    hp, wp = (h - 2) // 2, (w - 2) // 2
+    sn, sh, sw, sc = x.strides
+    view = as_strided(x, (n, hp, wp, 4, 4, c), (sn, 2 * sh, 2 * sw, sh, sw, sc), writeable=False)
+    return view.reshape(n, hp, wp, 16 * c)                            # copies: one patch per pooled pixel
 
 
 def matmul(a, b):

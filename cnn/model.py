@@ -106,7 +106,9 @@ class Model:
         if pool is None or n < 2 * WORKERS:
             return self._slice_grads(x, labels, n)
         bounds = np.linspace(0, n, WORKERS + 1).astype(int)
-        parts = list(pool.map(lambda a, b: self._slice_grads(x[a:b], labels[a:b], n), bounds[:-1], bounds[1:]))
+        work = lambda a, b: self._slice_grads(x[a:b], labels[a:b], n)  # noqa: E731
+        futures = [pool.submit(work, a, b) for a, b in zip(bounds[1:-1], bounds[2:])]
+        parts = [work(0, bounds[1])] + [f.result() for f in futures]   # this thread takes the first slice
         grads = parts[0][1]
         for _, more, _ in parts[1:]:
             for g, m in zip(grads, more):
