@@ -1,0 +1,21 @@
+"""CNN from scratch: draw a digit, look inside the network, compare configurations, train your own.
+
+    streamlit run app.py
+
+The page scripts live in app_pages/, not pages/: a folder named pages/ beside the entrypoint switches
+Streamlit to its legacy multipage mode whenever st.navigation has not run yet in the process (a fresh
+server opened at /compare, or any AppTest rerun), which runs a page script alone, without this frame.
+"""
+import streamlit as st
+
+from ui import sidebar
+
+st.set_page_config(page_title="CNN from scratch", page_icon=":material/draw:", layout="wide")
+
+page = st.navigation([
+    st.Page("app_pages/draw.py", title="Draw", icon=":material/draw:", default=True),
+    st.Page("app_pages/inside.py", title="Inside the network", icon=":material/layers:"),
+    st.Page("app_pages/compare.py", title="Compare", icon=":material/bar_chart:"),
+])
+sidebar.render()
+page.run()

@@ -1,0 +1,53 @@
+"""Draw: a digit on the canvas, the network's guess after every stroke."""
+import streamlit as st
+from streamlit_drawable_canvas import st_canvas
+
+from cnn.preprocess import canvas_to_mnist_steps
+from ui import charts, state
+
+st.title("Draw a digit")
+st.caption("Draw a digit from 0 to 9 with the mouse. The network guesses after every stroke; "
+           "the bin icon above the canvas (it shows on hover) starts again.")
+st.space("small")                                                     # room for the canvas toolbar
+
+
+@st.fragment
+def draw_and_predict():
+    """The canvas and everything that depends on it: a stroke reruns only this panel."""
+    canvas_col, guess_col, input_col = st.columns([3, 4, 2], gap="large")
+    with canvas_col:
+        drawing = st_canvas(stroke_width=18, stroke_color="#FFFFFF", background_color="#000000",
+                            height=280, width=280, drawing_mode="freedraw", key="canvas",
+                            update_streamlit=True, return_image_data=True)
+        model = state.model_picker("draw")
+    steps = canvas_to_mnist_steps(drawing.image_data)                 # all None for an empty canvas
+    x28 = steps["centred"]                                            # (28, 28) in [0, 1], or None
+    st.session_state["drawing"] = x28                                 # for the Inside page
+
+    with guess_col:
+        if x28 is None:
+            st.info("**Draw a digit** on the black canvas to see what the network thinks it is.",
+                    icon=":material/gesture:")
+        elif model is not None:
+            probs = model.predict_proba(x28[None])[0]                 # (10,)
+            digit = int(probs.argmax())
+            st.metric("Prediction", str(digit), delta=f"{probs[digit]:.1%} probability", delta_color="off",
+                      delta_arrow="off", help="The digit with the highest softmax probability.")
+            st.plotly_chart(charts.probability_bars(probs), key="probabilities",
+                            config={"displayModeBar": False})
+            st.caption("Softmax probabilities of the ten digits: the network's confidence in each.")
+
+    with input_col:
+        st.markdown("**What the network sees**")
+        if x28 is None:
+            st.caption("The 28x28 input appears here once you draw.")
+            return
+        st.image(charts.upscale(x28, 5), caption="The 28x28 input")
+        st.markdown("**How it got there**")
+        st.caption("As for MNIST: crop to the ink, scale the longer side to 20 px, then centre by mass.")
+        crop_col, scale_col = st.columns(2)
+        crop_col.image(steps["cropped"], width=84, clamp=True, caption="cropped")
+        scale_col.image(charts.upscale(steps["scaled"], 4), caption="scaled to 20")
+
+
+draw_and_predict()

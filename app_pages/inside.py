@@ -1,0 +1,88 @@
+"""Inside the network: every convolution and pooling output for one image, and the learned filters."""
+import numpy as np
+import streamlit as st
+
+import cnn
+from cnn.data import load_subset
+from ui import charts, state
+
+MAX_MAPS = 64          # channels drawn per layer; wider layers show their first MAX_MAPS
+MAX_FILTER_SIDE = 32   # input and output channels drawn per filter grid
+
+st.title("Inside the network")
+st.caption("A convolutional network turns the image into stacks of *feature maps*: each 3x3 filter slides "
+           "over its input and lights up where it finds its pattern; each pooling layer keeps the strongest "
+           "response in every 2x2 block, halving the size.")
+
+
+@st.cache_resource(show_spinner="Loading test images…")
+def test_images(full):
+    """(x_test, y_test): all 10,000 MNIST test images, or the committed subset's (read-only, shared)."""
+    x_train, y_train, x_test, y_test = cnn.load_mnist() if full else load_subset()
+    return x_test, y_test
+
+
+settings, preview = st.columns([3, 1], gap="large")
+with settings:
+    model = state.model_picker("inside")
+    drawing = st.session_state.get("drawing")
+    sources = ["Your drawing", "An MNIST test image"]
+    source = st.radio("Image", sources, index=0 if drawing is not None else 1, horizontal=True)
+    image = label = None
+    if source == sources[0]:
+        if drawing is None:
+            st.info("Nothing drawn yet: draw a digit on the **Draw** page, or pick an MNIST test image.")
+        image = drawing
+    else:
+        failed = st.session_state.get("mnist_error")                 # do not retry a failed download every run
+        full = st.toggle("Use all 10,000 MNIST test images", value=False, disabled=failed is not None,
+                         help="Off: the 2,000 test images committed with the app (no download).")
+        try:
+            try:
+                x_test, y_test = test_images(full and failed is None)
+            except cnn.MnistError as e:
+                st.session_state["mnist_error"] = failed = str(e)
+                x_test, y_test = test_images(False)
+        except cnn.MnistError as e:                                 # even the committed subset is missing
+            st.error(f"No test images: {e}")
+            st.stop()
+        if failed:
+            st.warning(f"The full MNIST test set is not available: {failed} Showing the committed test images.")
+        index = st.number_input(f"Test image (0 to {len(x_test) - 1})", 0, len(x_test) - 1, 0)
+        image, label = x_test[index].astype(np.float32) / 255, int(y_test[index])
+
+if model is None or image is None:
+    st.stop()
+
+probs = model.predict_proba(image[None])[0]                            # (10,)
+with preview:
+    st.image(charts.upscale(image, 5), caption="The 28x28 input")
+    st.metric("Prediction", str(int(probs.argmax())), delta=f"{probs.max():.1%} probability", delta_color="off",
+              delta_arrow="off", help=None if label is None else f"The true label is {label}.")
+
+maps_tab, filters_tab = st.tabs(["Feature maps", "Filters"])
+with maps_tab:
+    st.caption("Each small image is one channel, scaled to its own range: white is its strongest response.")
+    layers = model.feature_maps(image)                                 # [(label, (1, H, W, C))]
+    if not layers:
+        st.info(f"{model.arch} has no convolution or pooling layer: the image goes straight to dense layers.")
+    for i, (name, maps) in enumerate(layers):
+        h, w, c = maps.shape[1:]
+        kind = "pooling" if name.startswith("p") else "convolution"
+        st.markdown(f"**Layer {i + 1}: {kind}** `{name}` — {c} maps of {h}x{w}"
+                    + (f" (the first {MAX_MAPS} shown)" if c > MAX_MAPS else ""))
+        st.plotly_chart(charts.feature_map_figure(maps[0, :, :, :MAX_MAPS]), key=f"maps_{i}",
+                        config={"displayModeBar": False})
+with filters_tab:
+    st.caption("The learned 3x3 weights: one row per filter, one column per input channel. "
+               "Red is positive, blue negative; the same scale within a layer.")
+    filters = model.filters()                                          # [(label, (3, 3, C_in, C_out))]
+    if not filters:
+        st.info(f"{model.arch} has no convolution layer, so it has no 3x3 filters.")
+    for i, (name, weights) in enumerate(filters):
+        c_in, c_out = weights.shape[2:]
+        big = c_in > MAX_FILTER_SIDE or c_out > MAX_FILTER_SIDE
+        st.markdown(f"**{name}**: {c_out} filters over {c_in} input channel{'s' if c_in > 1 else ''}"
+                    + (f" (the first {MAX_FILTER_SIDE} of each shown)" if big else ""))
+        st.plotly_chart(charts.filter_figure(weights[:, :, :MAX_FILTER_SIDE, :MAX_FILTER_SIDE]),
+                        key=f"filters_{i}", config={"displayModeBar": False})

@@ -1,0 +1,134 @@
+"""The chart functions and results tables: pure, so tested without Streamlit."""
+import json
+
+import numpy as np
+import pytest
+
+from conftest import mock_experiment
+from ui import charts, results
+
+
+def test_probability_bars_has_ten_bars_fixed_axis_and_the_best_highlighted():
+    probs = np.full(10, 0.02)
+    probs[7] = 0.82
+    fig = charts.probability_bars(probs)
+    assert len(fig.data) == 1
+    bars = fig.data[0]
+    assert list(bars.x) == list(range(10)) and np.allclose(bars.y, probs)
+    assert tuple(fig.layout.yaxis.range) == (0, 1)
+    colors = list(bars.marker.color)
+    assert colors[7] == charts.HIGHLIGHT and colors.count(charts.HIGHLIGHT) == 1
+
+
+def test_mosaic_places_every_map_with_blank_gaps():
+    maps = np.arange(2 * 3 * 5, dtype=float).reshape(2, 3, 5)            # (H, W, C)
+    z = charts.mosaic(maps, ncols=3)
+    assert z.shape == (2 * 2 + 1, 3 * 3 + 2)                            # 2 rows x 3 columns of 2x3, 1-pixel gaps
+    assert np.array_equal(z[0:2, 4:7], maps[:, :, 1])
+    assert np.array_equal(z[3:5, 0:3], maps[:, :, 3])
+    assert np.isnan(z[2]).all() and np.isnan(z[3:5, 8:]).all()          # gap row, empty last tile
+
+
+@pytest.mark.parametrize("shape", [(26, 26, 1), (13, 13, 16), (11, 11, 3), (1, 1, 64)])
+def test_feature_map_figure_is_one_grey_image_scaled_per_channel(shape):
+    maps = np.random.default_rng(0).normal(size=shape)
+    fig = charts.feature_map_figure(maps)
+    assert len(fig.data) == 1
+    z = np.asarray(fig.data[0].z, dtype=float)
+    assert np.nanmin(z) >= 0 and np.nanmax(z) <= 1
+    assert np.isfinite(z).sum() == maps.size
+
+
+def test_filter_figure_has_one_row_per_filter_and_a_symmetric_scale():
+    w = np.random.default_rng(0).normal(size=(3, 3, 4, 6))              # 6 filters over 4 channels
+    fig = charts.filter_figure(w)
+    z = np.asarray(fig.data[0].z, dtype=float)
+    assert z.shape == (6 * 4 - 1, 4 * 4 - 1)
+    assert np.array_equal(z[4:7, 8:11], w[:, :, 2, 1])                  # filter 1, input channel 2
+    lim = np.abs(w).max()
+    assert fig.layout.coloraxis.cmin == -lim and fig.layout.coloraxis.cmax == lim
+
+
+def test_filter_figure_for_a_first_layer_puts_filters_side_by_side():
+    w = np.ones((3, 3, 1, 8))
+    z = np.asarray(charts.filter_figure(w).data[0].z, dtype=float)
+    assert z.shape == (3, 8 * 4 - 1)
+
+
+def test_training_figure_has_running_loss_and_epoch_curves():
+    epochs = [{"epoch": 1, "test_loss": 0.3, "train_acc": 0.9, "test_acc": 0.91},
+              {"epoch": 2, "test_loss": 0.2, "train_acc": 0.95, "test_acc": 0.94}]
+    fig = charts.training_figure([(0.5, 1.0), (1.0, 0.5), (1.5, 0.4)], epochs)
+    names = [t.name for t in fig.data]
+    assert names == ["training loss (running)", "test loss", "training accuracy", "test accuracy"]
+    assert list(fig.data[0].x) == [0.5, 1.0, 1.5] and list(fig.data[3].y) == [0.91, 0.94]
+    assert len(charts.training_figure([], []).data) == 3                 # nothing yet: empty curves, no error
+
+
+@pytest.fixture
+def full_frame(tmp_path):
+    path = tmp_path / "experiment.json"
+    path.write_text(json.dumps(mock_experiment()))
+    return results.runs_frame(results.read_experiment(path)["full"]["runs"])
+
+
+def test_results_aggregate_over_seeds(full_frame):
+    assert len(full_frame) == 2 * 3 * 3                                  # configs x seeds x epochs
+    per_epoch = results.per_epoch(full_frame)
+    row = per_epoch[(per_epoch.config == "c8p") & (per_epoch.epoch == 2)].iloc[0]
+    values = full_frame[(full_frame.config == "c8p") & (full_frame.epoch == 2)]["test_acc"]
+    assert row.test_acc_mean == pytest.approx(values.mean()) and row.test_acc_min == values.min()
+    summary = results.summary(full_frame)
+    assert list(summary.config) == ["c8p", "c16pc16"] and list(summary.seeds) == [3, 3]
+    assert list(summary.epochs) == [3, 3]
+    table = results.table(summary)
+    assert list(table.columns[:4]) == ["configuration", "parameters", "seeds", "epochs"]
+
+
+def test_curves_figure_draws_a_mean_line_and_a_band_per_configuration(full_frame):
+    fig = charts.curves_figure(results.per_epoch(full_frame), "test_acc")
+    lines = [t for t in fig.data if t.fill != "toself"]
+    bands = [t for t in fig.data if t.fill == "toself"]
+    assert [t.name for t in lines] == ["c8p", "c16pc16"] and len(bands) == 2
+    assert len(bands[0].x) == 2 * 3                                      # there and back along 3 epochs
+    with_train = charts.curves_figure(results.per_epoch(full_frame), "test_loss", show_train=True)
+    assert sum(t.line.dash == "dot" for t in with_train.data) == 2
+
+
+def test_final_bars_figure_has_accuracy_and_loss_with_error_bars(full_frame):
+    fig = charts.final_bars_figure(results.summary(full_frame))
+    assert [t.name for t in fig.data] == ["training accuracy", "test accuracy", "test loss"]
+    assert all(list(t.x) == ["c8p", "c16pc16"] for t in fig.data)
+    assert all(t.error_y.array is not None for t in fig.data)
+
+
+def test_read_experiment_rejects_malformed_files(tmp_path):
+    bad = tmp_path / "experiment.json"
+    for text in ["{not json", "[]", '{"format": 1}']:
+        bad.write_text(text)
+        with pytest.raises(results.ResultsError):
+            results.read_experiment(bad)
+
+
+def test_upscale_gives_crisp_uint8_pixels():
+    img = charts.upscale(np.array([[0.0, 1.0]]), 3)
+    assert img.dtype == np.uint8 and img.shape == (3, 6) and img[:, :3].max() == 0 and img[:, 3:].min() == 255
+
+
+def test_final_bars_zoom_in_on_high_accuracies_but_never_below_zero(full_frame):
+    summary = results.summary(full_frame)
+    low, high = charts.final_bars_figure(summary).layout.yaxis.range
+    assert high == 1 and 0 < low <= summary["test_acc_min"].min() - 0.03
+    summary[["train_acc_min", "test_acc_min"]] = 0.01
+    assert charts.final_bars_figure(summary).layout.yaxis.range[0] == 0
+
+
+def test_malformed_runs_are_skipped_not_fatal():
+    runs = [{"arch": "c8p", "seed": 0, "params": 10, "history": [
+                {"epoch": 1, "train_loss": 1, "train_acc": 0.5, "test_loss": "oops", "test_acc": 0.5, "seconds": 1},
+                {"epoch": 2, "train_loss": 1, "train_acc": 0.6, "test_loss": 0.9, "test_acc": 0.6, "seconds": 1},
+                "not a record"]},
+            {"arch": "c16p", "history": None}, "not a run"]
+    frame = results.runs_frame(runs)
+    assert list(frame.epoch) == [2]
+    assert len(results.summary(frame)) == 1

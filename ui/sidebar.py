@@ -1,0 +1,191 @@
+"""The sidebar on every page: a training form, the live progress of a run, and the models trained here."""
+import dataclasses
+
+import streamlit as st
+
+import cnn
+from cnn.arch import HELP
+from cnn.data import load_subset
+from cnn.training import MAX_SEED
+from cnn.weights import to_bytes
+from ui import charts, state
+from ui.training import TrainingJob
+
+POLL_SECONDS = 0.5
+MNIST, SUBSET = "MNIST (60,000 images)", "Committed subset (1,000 images)"
+
+
+def render():
+    _collect_finished_job()
+    with st.sidebar:
+        st.header("Train a model", divider="gray")
+        request, messages = _form()
+        if request is None and "retry_on_subset" in st.session_state:
+            request = dict(st.session_state.pop("retry_on_subset"), source=SUBSET)
+        if request is not None:
+            _start(request, messages)
+        if "job" in st.session_state:
+            _job_panel()
+        _my_models()
+
+
+def _form():
+    """The hyperparameters: (a dict when Start was pressed, else None; a container for messages)."""
+    d = cnn.TrainConfig()
+    job = st.session_state.get("job")
+    busy = job is not None and not job.done
+    with st.form("train_form", border=False):
+        preset = st.selectbox("Architecture", state.ORIGIN_CONFIGS, index=state.ORIGIN_CONFIGS.index("c16pc16"),
+                              help="The origin's configurations: c<N> is a 3x3 convolution with N filters, "
+                                   "p a 2x2 max pooling; a softmax layer always ends the network.")
+        custom = st.text_input("…or type your own", placeholder="e.g. c32pc64pd128", max_chars=100,
+                               help="Overrides the preset when filled. " + HELP)
+        left, right = st.columns(2)
+        epochs = left.number_input("Epochs", min_value=1, max_value=100, value=1)
+        batch = right.number_input("Batch size", min_value=1, value=d.batch_size, step=16)
+        lr = left.number_input("Learning rate", min_value=0.0, value=d.lr, step=0.0005, format="%g")
+        seed = right.number_input("Seed", min_value=0, max_value=MAX_SEED, value=d.seed)
+        n_train = st.number_input("Training images", min_value=1, max_value=60000, value=10000, step=1000)
+        source = st.radio("Training data", [MNIST, SUBSET], help="The subset ships with the repository and "
+                          "needs no download.")
+        with st.expander("More options"):
+            optimizer = st.selectbox("Optimizer", ["adam", "sgd"], index=["adam", "sgd"].index(d.optimizer))
+            activation = st.selectbox("Activation", ["relu", "none"], index=["relu", "none"].index(d.activation),
+                                      help="'none' reproduces the origin's networks, which had no activation.")
+        submitted = st.form_submit_button("Start training", type="primary", disabled=busy,
+                                          icon=":material/model_training:", width="stretch")
+    messages = st.container()                          # errors show right under the form
+    if not submitted:
+        return None, messages
+    return dict(arch=(custom or "").strip() or preset, epochs=int(epochs), lr=float(lr), batch_size=int(batch),
+                seed=int(seed), n_train=int(n_train), optimizer=optimizer, activation=activation,
+                source=source), messages
+
+
+def _start(request, box):
+    """Check the request, load the data and start a training thread; errors are shown inline in `box`."""
+    fields = {f.name for f in dataclasses.fields(cnn.TrainConfig)}
+    config = cnn.TrainConfig(**{k: v for k, v in request.items() if k in fields})
+    try:
+        cnn.parse_arch(config.arch)
+    except cnn.ArchError as e:
+        box.error(f"**Architecture:** {e}")
+        return
+    try:
+        data = _load_data(request["source"], box)
+    except cnn.MnistError as e:
+        box.error(f"**MNIST is not available.** {e}")
+        box.button("Train on the committed subset instead", key="use_subset",
+                   on_click=lambda: st.session_state.update(retry_on_subset=request))
+        return
+    if request["source"] == SUBSET and config.n_train > len(data[0]):
+        config.n_train = len(data[0])
+        box.info(f"The subset holds {len(data[0]):,} training images; training on all of them.")
+    try:
+        config.validate(len(data[0]))
+        model = cnn.build_model(config.arch, activation=config.activation, seed=config.seed,
+                                input_offset=config.input_offset)
+    except ValueError as e:
+        box.error(f"**Settings:** {e}")
+        return
+    n = st.session_state["job_counter"] = st.session_state.get("job_counter", 0) + 1
+    st.session_state["job"] = TrainingJob(f"{config.arch}-{n}", model, data, config).start()
+    st.session_state["job_collected"] = False
+
+
+def _load_data(source, box):
+    if source == SUBSET:
+        return load_subset()
+    with box.status("Loading MNIST…") as status:
+        bar = st.progress(0.0)
+        data = cnn.load_mnist(progress=lambda message, fraction: bar.progress(fraction or 0.0, text=message))
+        status.update(label="MNIST ready", state="complete")
+    return data
+
+
+def _collect_finished_job():
+    """Once a run has ended, its model joins this session's models and becomes the selected one."""
+    job = st.session_state.get("job")
+    if job is None or not job.done or st.session_state.get("job_collected"):
+        return
+    st.session_state["job_collected"] = True
+    if job.model.history:                      # at least one (possibly partial) epoch was recorded
+        state.session_models()[job.name] = job.model
+        state.select(f"session:{job.name}")
+        st.session_state["my_model"] = job.name       # and the one the save and download buttons act on
+
+
+def _job_panel():
+    job = st.session_state["job"]
+    st.fragment(run_every=None if job.done else POLL_SECONDS)(_job_status)()
+
+
+def _job_status():
+    """Progress, live curves and Stop; polled every POLL_SECONDS while the thread trains."""
+    job = st.session_state["job"]
+    s = job.snapshot()
+    cfg = job.config
+    if s["status"] == "failed":
+        label, st_state = f"{job.name}: failed", "error"
+    elif job.done:
+        acc = s["epochs"][-1]["test_acc"] if s["epochs"] else None
+        how = "stopped" if s["status"] == "stopped" else "done"
+        label, st_state = f"{job.name}: {how}" + (f", {acc:.1%} test accuracy" if acc is not None else ""), "complete"
+    else:
+        label, st_state = f"Training {job.name}…", "running"
+    with st.status(label, state=st_state, expanded=not job.done or s["status"] == "failed"):
+        text = (f"epoch {s['epoch']}/{cfg.epochs} · batch {s['batch']}/{s['n_batches']}"
+                + (f" · loss {s['loss']:.3f}" if s["loss"] is not None else "") + f" · {s['elapsed']:.0f} s")
+        st.progress(s["fraction"], text=text)
+        if s["points"] or s["epochs"]:
+            st.plotly_chart(charts.training_figure(s["points"], s["epochs"]), key="live_training",
+                            config={"displayModeBar": False})
+            st.caption("Blue: training (running mean over the epoch so far); orange: test, after each epoch.")
+        if s["error"]:
+            st.error(s["error"])
+        if not job.done:
+            st.button("Stop", on_click=_stop, args=(job,), key="stop_training", icon=":material/stop_circle:",
+                      disabled=s["status"] == "stopping", width="stretch",
+                      help="Stops after the current batch and keeps the model trained so far.")
+    if job.done and not st.session_state.get("job_collected"):
+        st.rerun()                                    # the whole app picks up the new model
+
+
+def _stop(job):
+    job.stop()
+    job.wait(timeout=1.0)        # usually ends within a batch and a test pass: show the result in this rerun
+
+
+def _my_models():
+    models = state.session_models()
+    if not models:
+        return
+    st.header("Your models", divider="gray")
+    names = list(models)
+    name = st.selectbox("Trained in this session", names, key="my_model")
+    model = models[name]
+    st.caption(f"{state.describe(model)} test accuracy · {model.n_params:,} parameters")
+    if st.session_state.get("model_key") != f"session:{name}":
+        st.button("Use for prediction", key="use_model", on_click=state.select, args=(f"session:{name}",))
+    saved = st.session_state.setdefault("saved_names", set())
+    with st.form("save_form", border=False):
+        target = st.text_input("Save as", value=name, max_chars=64,
+                               help="Letters, digits, - and _. Saved into weights/; shipped files are never replaced.")
+        save = st.form_submit_button("Save to weights/", icon=":material/save:")
+    if save:
+        try:
+            path = state.check_save_name(target, saved)
+            model.save(path)
+        except ValueError as e:
+            st.error(f"Not saved: {e}.")
+        except OSError as e:
+            st.error(f"Not saved: cannot write to weights/ ({e.strerror or e}). The model is still here; "
+                     "download it instead.")
+        else:
+            saved.add(path.stem)
+            st.success(f"Saved as weights/{path.name}.")
+    downloads = st.session_state.setdefault("npz_bytes", {})
+    if name not in downloads:
+        downloads[name] = to_bytes(model)
+    st.download_button("Download .npz", data=downloads[name], file_name=f"{name}.npz",
+                       mime="application/octet-stream", icon=":material/download:", key="download_model")
