@@ -9,18 +9,22 @@ RNG = np.random.default_rng(0)
 TOL = 1e-6
 
 
-def numeric_grad(f, a, eps=1e-5):
+def numeric_grad(f, a):
     """Central differences of the scalar f() with respect to every entry of a (changed in place)."""
     g = np.zeros_like(a)
     for idx in np.ndindex(a.shape):
-        old = a[idx]
-        a[idx] = old + eps
-        up = f()
-        a[idx] = old - eps
-        down = f()
-        a[idx] = old
-        g[idx] = (up - down) / (2 * eps)
+        g[idx] = numeric_entry(f, a, idx)
     return g
+
+
+def numeric_entry(f, a, idx, eps=1e-5):
+    old = a[idx]
+    a[idx] = old + eps
+    up = f()
+    a[idx] = old - eps
+    down = f()
+    a[idx] = old
+    return (up - down) / (2 * eps)
 
 
 def rel_error(a, b):
@@ -131,21 +135,11 @@ def test_whole_network_gradients(arch, activation):
     for layer, g in zip(model.layers, grads):
         for k, p in layer.params.items():
             sample = tuple(RNG.integers(0, n, 6) for n in p.shape)   # 6 random entries per array
-            numeric = np.array([_numeric_entry(loss_of, p, idx) for idx in zip(*sample)])
+            numeric = np.array([numeric_entry(loss_of, p, idx) for idx in zip(*sample)])
             assert rel_error(g[k][sample], numeric) < 1e-5, (arch, k)
     logits, caches = model.forward(x, keep=True)
     dx, _ = model.backward(softmax_cross_entropy(logits, labels)[1], caches, need_dx=True)
     assert rel_error(dx[0, 10:14, 10:14], numeric_grad(loss_of, x[0, 10:14, 10:14])) < 1e-5
-
-
-def _numeric_entry(f, a, idx, eps=1e-5):
-    old = a[idx]
-    a[idx] = old + eps
-    up = f()
-    a[idx] = old - eps
-    down = f()
-    a[idx] = old
-    return (up - down) / (2 * eps)
 
 
 def reference_pool(x, dout):
