@@ -1,4 +1,4 @@
-"""CNN from scratch: draw a digit, look inside the network, compare configurations, train your own.
+"""CNN from scratch: draw a digit, look inside the network, compare configurations, evaluate, train your own.
 
     streamlit run app.py
 
@@ -16,6 +16,7 @@ page = st.navigation([
     st.Page("app_pages/draw.py", title="Draw", icon=":material/draw:", default=True),
     st.Page("app_pages/inside.py", title="Inside the network", icon=":material/layers:"),
     st.Page("app_pages/compare.py", title="Compare", icon=":material/bar_chart:"),
+    st.Page("app_pages/evaluate.py", title="Evaluate", icon=":material/grid_on:"),
 ])
 sidebar.render()
 page.run()

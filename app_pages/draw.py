@@ -1,9 +1,9 @@
-"""Draw: a digit on the canvas, the network's guess after every stroke."""
+"""Draw: a digit on the canvas, the network's guess after every stroke, why it guessed so, and teaching it."""
 import streamlit as st
 from streamlit_drawable_canvas import st_canvas
 
 from cnn.preprocess import canvas_to_mnist_steps
-from ui import charts, state
+from ui import charts, learn, state
 
 st.title("Draw a digit")
 st.caption("Draw a digit from 0 to 9 with the mouse. The network guesses after every stroke; "
@@ -36,18 +36,31 @@ def draw_and_predict():
             st.plotly_chart(charts.probability_bars(probs), key="probabilities",
                             config={"displayModeBar": False})
             st.caption("Softmax probabilities of the ten digits: the network's confidence in each.")
+            learn.correction(x28, drawing.image_data, st.session_state.get("model_key"))
 
     with input_col:
-        st.markdown("**What the network sees**")
-        if x28 is None:
-            st.caption("The 28x28 input appears here once you draw.")
-            return
-        st.image(charts.upscale(x28, 5), caption="The 28x28 input")
-        st.markdown("**How it got there**")
-        st.caption("As for MNIST: crop to the ink, scale the longer side to 20 px, then centre by mass.")
-        crop_col, scale_col = st.columns(2)
-        crop_col.image(steps["cropped"], width=84, clamp=True, caption="cropped")
-        scale_col.image(charts.upscale(steps["scaled"], 4), caption="scaled to 20")
+        show_input(steps)
+    if x28 is not None and model is not None:
+        st.subheader("Why this guess?", divider="gray")
+        learn.explain(model, x28, digit)
+    if model is not None:
+        learn.finetune_panel(model, st.session_state.get("model_key"), x28)
+
+
+def show_input(steps):
+    """The 28x28 image the network receives, and the preprocessing steps that made it."""
+    st.markdown("**What the network sees**")
+    if steps["centred"] is None:
+        st.caption("The 28x28 input appears here once you draw.")
+        return
+    st.image(charts.upscale(steps["centred"], 5), caption="The 28x28 input")
+    st.markdown("**How it got there**")
+    st.caption("As for MNIST: crop to the ink, scale the longer side to 20 px, then centre by mass.")
+    crop_col, scale_col = st.columns(2)
+    crop_col.image(steps["cropped"], width=84, clamp=True, caption="cropped")
+    scale_col.image(charts.upscale(steps["scaled"], 4), caption="scaled to 20")
 
 
 draw_and_predict()
+with st.expander("Use a model file", icon=":material/upload_file:"):
+    learn.upload_panel()

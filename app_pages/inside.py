@@ -5,6 +5,7 @@ import streamlit as st
 import cnn
 from cnn.data import load_subset
 from ui import charts, state
+from ui.evaluating import INSPECT_KEY
 
 MAX_MAPS = 64          # channels drawn per layer; wider layers show their first MAX_MAPS
 MAX_FILTER_SIDE = 32   # input and output channels drawn per filter grid
@@ -26,13 +27,18 @@ settings, preview = st.columns([3, 1], gap="large")
 with settings:
     model = state.model_picker("inside")
     drawing = st.session_state.get("drawing")
-    sources = ["Your drawing", "An MNIST test image"]
-    source = st.radio("Image", sources, index=0 if drawing is not None else 1, horizontal=True)
+    picked = st.session_state.get(INSPECT_KEY)                       # an image chosen on the Evaluate page
+    sources = ["Your drawing", "An MNIST test image"] + ([picked["caption"]] if picked else [])
+    if st.session_state.get("inside_source") not in sources:
+        st.session_state["inside_source"] = sources[0 if drawing is not None else 1]
+    source = st.radio("Image", sources, horizontal=True, key="inside_source")
     image = label = None
     if source == sources[0]:
         if drawing is None:
             st.info("Nothing drawn yet: draw a digit on the **Draw** page, or pick an MNIST test image.")
         image = drawing
+    elif picked and source == picked["caption"]:
+        image, label = picked["image"], picked["label"]
     else:
         failed = st.session_state.get("mnist_error")                 # do not retry a failed download every run
         full = st.toggle("Use all 10,000 MNIST test images", value=False, disabled=failed is not None,

@@ -59,8 +59,10 @@ def app_weights(tmp_path_factory):
 
 
 @pytest.fixture
-def app_env(app_weights, monkeypatch):
-    """Point the app at the fixture weights folder, and run it from the repository root."""
+def app_env(app_weights, monkeypatch, tmp_path):
+    """Point the app at the fixture weights folder and an empty data folder (the user's drawings), and run
+    it from the repository root."""
     monkeypatch.setenv("CNN_WEIGHTS_DIR", str(app_weights))
+    monkeypatch.setenv("CNN_DATA_DIR", str(tmp_path / "user-data"))
     monkeypatch.chdir(ROOT)
     return app_weights

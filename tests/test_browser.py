@@ -165,6 +165,7 @@ def weights_env(tmp_path_factory):
 @pytest.fixture(scope="module")
 def app(tmp_path_factory):
     env, trained = weights_env(tmp_path_factory)
+    env["CNN_DATA_DIR"] = str(tmp_path_factory.mktemp("user-data"))     # never the user's own drawings
     proc, url, _ = start_server(env)
     try:
         yield url, trained

@@ -1,0 +1,122 @@
+"""Learning from the user, in a real browser: draw a digit, say what it really is, fine-tune, keep the result;
+then the stored sample shows on the Evaluate page. Also: a confusion-matrix cell chosen with the mouse opens
+its gallery, and a bad model upload is refused. Helpers and launch flags: tests/test_browser.py.
+The app's data folder (CNN_DATA_DIR) is a temporary folder, so no real user data is touched."""
+import re
+import sqlite3
+
+import pytest
+
+import test_browser
+from test_browser import (DIGITS, draw, exceptions, go_to, launch, open_app, prediction, screenshot, start_server,
+                          stop_server, wait_idle, weights_env)
+
+pytestmark = test_browser.pytestmark     # the browser marker; skipped without Chromium unless CI is set
+
+LABEL = "6"          # what the user says their round stroke is (a loop read as a 0)
+
+
+@pytest.fixture(scope="module")
+def app(tmp_path_factory):
+    env, _ = weights_env(tmp_path_factory)
+    data = tmp_path_factory.mktemp("user-data")
+    proc, url, _ = start_server({**env, "CNN_DATA_DIR": str(data)})
+    try:
+        yield url, data
+    finally:
+        stop_server(proc)
+
+
+@pytest.fixture(scope="module")
+def browser():
+    from playwright.sync_api import sync_playwright
+    with sync_playwright() as p:
+        context = launch(p)
+        yield context
+        context.close()
+
+
+@pytest.fixture
+def page(browser):
+    page = browser.new_page()
+    yield page
+    page.close()
+
+
+def metric(page, label):
+    return (page.get_by_test_id("stMetric").filter(has=page.get_by_test_id("stMetricLabel")
+                                                   .get_by_text(label, exact=True)).get_by_test_id("stMetricValue"))
+
+
+def choose(page, label, option):
+    """Pick `option` in the selectbox labelled `label`."""
+    page.get_by_test_id("stSelectbox").filter(has_text=label).get_by_role("combobox").click()
+    page.get_by_role("option", name=option, exact=True).click()
+    wait_idle(page)
+
+
+def test_correct_a_drawing_finetune_keep_and_see_it_on_the_evaluate_page(app, page):
+    from playwright.sync_api import expect
+    url, data = app
+    open_app(page, url)
+    draw(page, DIGITS["0"])
+    expect(prediction(page)).to_have_text(re.compile(r"^[0-9]$"), timeout=10_000)
+    expect(page.locator(".st-key-saliency .js-plotly-plot")).to_be_visible()           # why this guess
+    choose(page, "Wrong? It's a", LABEL)
+    page.get_by_role("button", name="Save drawing").click()
+    expect(page.get_by_text(f"Saved drawing #1 as a {LABEL}")).to_be_visible(timeout=10_000)
+    with sqlite3.connect(data / "drawings.sqlite3") as conn:
+        assert conn.execute("SELECT label FROM drawings").fetchall() == [(int(LABEL),)]
+
+    page.get_by_role("button", name="Fine-tune on my 1 drawing").click()
+    expect(page.get_by_text(re.compile(r"Fine-tuned in \d+\.\d s"))).to_be_visible(timeout=60_000)
+    expect(metric(page, "After fine-tuning")).to_have_text(LABEL)                       # the new prediction
+    screenshot(page, "finetune")
+    page.get_by_role("button", name="Keep the fine-tuned model").click()
+    wait_idle(page)
+    model = page.get_by_test_id("stMain").get_by_role("combobox", name="Model")
+    expect(model).to_have_value(re.compile(r"-tuned-1"))
+    expect(prediction(page)).to_have_text(LABEL, timeout=10_000)      # the kept model is the one in use
+    assert exceptions(page) == 0
+
+    go_to(page, "Evaluate")
+    expect(metric(page, "Drawings stored")).to_have_text("1", timeout=60_000)
+    expect(page.get_by_text(f"{LABEL}, read as {LABEL} ✓")).to_be_visible()            # the stored sample
+    screenshot(page, "evaluate")
+    assert exceptions(page) == 0
+
+
+def test_a_confusion_cell_chosen_with_the_mouse_opens_its_gallery(app, page):
+    from playwright.sync_api import expect
+    url, _ = app
+    page.goto(url + "/evaluate")
+    chart = page.locator(".st-key-confusion_chart .js-plotly-plot")
+    chart.wait_for(timeout=60_000)
+    wait_idle(page)
+    # the pixel centre of the cell (true 5, predicted 3), from Plotly's own axes
+    x, y = page.evaluate("""() => { const g = document.querySelector('.st-key-confusion_chart .js-plotly-plot');
+        const xa = g._fullLayout.xaxis, ya = g._fullLayout.yaxis, r = g.getBoundingClientRect();
+        return [r.left + xa._offset + xa.l2p(3), r.top + ya._offset + ya.l2p(5)]; }""")
+    page.mouse.move(x, y)
+    page.mouse.click(x, y)
+    wait_idle(page)
+    expect(page.get_by_role("combobox", name="True digit")).to_have_value("5")
+    expect(page.get_by_role("combobox", name="Predicted as")).to_have_value("3")
+    gallery = re.compile(r"images? of a 5 read as a 3|No test image of a 5 was read as a 3")
+    expect(page.get_by_text(gallery)).to_be_visible()
+    assert exceptions(page) == 0
+
+
+def test_a_file_that_is_not_a_model_is_refused_and_the_model_stays(app, page, tmp_path):
+    from playwright.sync_api import expect
+    url, _ = app
+    open_app(page, url)
+    model = page.get_by_test_id("stMain").get_by_role("combobox", name="Model")
+    before = model.input_value()
+    bad = tmp_path / "notes.npz"
+    bad.write_bytes(b"these are not weights")
+    page.get_by_text("Use a model file").click()
+    page.locator('[data-testid="stFileUploader"] input[type="file"]').set_input_files(str(bad))
+    expect(page.get_by_text(re.compile("Not loaded: notes.npz is not a weights file"))).to_be_visible(timeout=10_000)
+    assert model.input_value() == before
+    assert exceptions(page) == 0

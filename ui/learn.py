@@ -1,0 +1,188 @@
+"""Draw-page panels that explain a guess and learn from the user: saliency and occlusion maps,
+"Wrong? It's a …", fine-tuning on the stored drawings, and using an uploaded model file."""
+import hashlib
+import time
+from pathlib import Path
+
+import numpy as np
+import streamlit as st
+
+import cnn
+from cnn.data import load_subset
+from cnn.evaluation import occlusion
+from cnn.finetune import FinetuneConfig, finetune
+from cnn.weights import MAX_BYTES
+from ui import eval_charts, evaluating, state
+from ui.store import StoreError
+
+PENDING = "finetune_pending"     # the fine-tuned model waiting for Keep or Discard
+EVAL_IMAGES = 2000               # MNIST test images measured before and after fine-tuning
+
+
+def explain(model, x28, digit):
+    """Saliency (the engine's gradient of the digit's score) and occlusion maps, side by side."""
+    sal_col, occ_col = st.columns(2)
+    sal_col.plotly_chart(eval_charts.attribution_figure(cnn.saliency(model, x28, digit), f"Saliency for {digit}",
+                                                        "gradient"), key="saliency", config={"displayModeBar": False})
+    sal_col.caption(f"The gradient of the score of {digit} for each input pixel: red where more ink would make "
+                    f"the network surer it is a {digit}, blue where it would make it less sure.")
+    occ_col.plotly_chart(eval_charts.attribution_figure(occlusion(model, x28, digit, patch=4),
+                                                        f"Occlusion for {digit}", "score drop"),
+                         key="occlusion", config={"displayModeBar": False})
+    occ_col.caption(f"How much the score of {digit} drops when a 4x4 square there is blanked out: "
+                    "red marks the strokes the guess depends on, blue those that argue against it.")
+
+
+def correction(x28, rgba, model_key):
+    """'Wrong? It's a …': store the drawing with the digit the user says it is."""
+    pick, save = st.columns([3, 2], vertical_alignment="bottom")
+    label = pick.selectbox("Wrong? It's a …", range(10), index=None, key="correct_label",
+                           placeholder="choose the right digit",
+                           help="Saves this drawing with your label, to evaluate and fine-tune the model on.")
+    if not save.button("Save drawing", key="save_drawing", icon=":material/bookmark_add:", disabled=label is None):
+        return
+    store = evaluating.drawings_store()
+    if store is None:
+        return
+    stamp = hashlib.sha1(np.asarray(x28, np.float32).tobytes() + bytes([label])).hexdigest()
+    if st.session_state.get("saved_drawing") == stamp:
+        st.info(f"This drawing is already saved as a {label}.")
+        return
+    try:
+        drawing_id = store.add(x28, int(label), canvas=rgba, model=model_key)
+        n = store.count()
+    except (StoreError, ValueError) as e:
+        st.error(f"Not saved: {e}")
+        return
+    st.session_state["saved_drawing"] = stamp
+    st.success(f"Saved drawing #{drawing_id} as a {label}. You have {n} stored drawing{'s' * (n != 1)}: "
+               "fine-tune the model on them below, or see how it does on them on the Evaluate page.")
+
+
+def _mnist():
+    """(x_train, y_train, x_test, y_test, note): MNIST, or the committed subset with the reason why."""
+    try:
+        return (*evaluating.mnist(), None)
+    except cnn.MnistError as e:
+        return (*load_subset(), f"{e} Fine-tuning mixes in the 1,000 committed training images instead.")
+
+
+def finetune_panel(model, model_key, x28):
+    """Fine-tune the current model on the stored drawings mixed with MNIST; then keep or discard it.
+    Call it inside the Draw page's fragment (Keep reruns the whole app, so every page sees the new model)."""
+    st.subheader("Teach the model your handwriting", divider="gray")
+    pending = st.session_state.get(PENDING)
+    if pending and pending["base_key"] == model_key:
+        _show_result(pending, model, x28)
+        return
+    store = evaluating.drawings_store()
+    n = store.count() if store is not None else 0
+    if not n:
+        st.caption("Save a few drawings with **Wrong? It's a …** first; then fine-tune the model on them here.")
+        return
+    st.caption(f"A few seconds of training on your {n} stored drawing{'s' * (n != 1)} (slightly shifted, turned "
+               "and scaled each time), mixed with MNIST images so the model does not forget MNIST. "
+               "The model in use is not changed: you keep or discard the result.")
+    if st.button(f"Fine-tune on my {n} drawing{'s' * (n != 1)}", key="finetune", icon=":material/model_training:"):
+        pending = _run_finetune(model, model_key, store)
+        if pending:
+            _show_result(pending, model, x28)
+
+
+def _run_finetune(model, model_key, store):
+    """Fine-tune with a progress bar; the result (with its before/after figures) waits in session state."""
+    _, user_x, user_y = store.arrays()
+    try:
+        x_train, y_train, x_test, y_test, note = _mnist()
+    except cnn.MnistError as e:                                      # even the committed subset is missing
+        st.error(f"Fine-tuning needs MNIST images to mix in, and none can be read: {e}")
+        return None
+    x_test, y_test = x_test[:EVAL_IMAGES], y_test[:EVAL_IMAGES]
+    if note:
+        st.warning(note)
+    bar = st.progress(0.0, text="Fine-tuning…")
+
+    def progress(step, n_steps, loss):
+        if step % 10 == 0:
+            bar.progress(step / n_steps, text=f"Fine-tuning… step {step}/{n_steps}, loss {loss:.3f}")
+
+    start = time.perf_counter()
+    try:
+        tuned = finetune(model, user_x, user_y, x_train, y_train, FinetuneConfig(seed=len(user_y)),
+                         x_eval=x_test, y_eval=y_test, callback=progress)
+    except (ValueError, cnn.DivergenceError) as e:
+        st.error(f"Fine-tuning failed: {e}")
+        return None
+    bar.empty()
+    pending = {"model": tuned, "base_key": model_key, "seconds": time.perf_counter() - start, "n": len(user_y),
+               "mine": [float((m.predict(user_x) == user_y).mean()) for m in (model, tuned)],
+               "mnist": [cnn.evaluate(model, x_test, y_test)[1], tuned.history[-1]["test_acc"]],
+               "n_test": len(y_test)}
+    st.session_state[PENDING] = pending
+    return pending
+
+
+def _show_result(pending, model, x28):
+    tuned = pending["model"]
+    st.markdown(f"**Fine-tuned in {pending['seconds']:.1f} s** on your {pending['n']} drawings mixed with MNIST.")
+    cols = st.columns(3)
+    if x28 is not None:
+        before, after = model.predict_proba(x28[None])[0], tuned.predict_proba(x28[None])[0]
+        cols[0].metric("After fine-tuning", f"{after.argmax()}", delta=f"{after.max():.0%} probability; it was "
+                       f"{before.argmax()} ({before.max():.0%})", delta_color="off", delta_arrow="off",
+                       help="The fine-tuned model's guess for the drawing on the canvas, and the current model's.")
+    (mine_before, mine_after), (mnist_before, mnist_after) = pending["mine"], pending["mnist"]
+    cols[1].metric("Your drawings read right", f"{mine_after:.0%}", delta=f"{mine_after - mine_before:+.0%}")
+    cols[2].metric("MNIST test accuracy", f"{mnist_after:.1%}", delta=f"{mnist_after - mnist_before:+.1%}",
+                   help=f"On the first {pending['n_test']:,} MNIST test images, before and after.")
+    keep, discard = st.columns(2)
+    if keep.button("Keep the fine-tuned model", key="keep_finetuned", type="primary", icon=":material/check:",
+                   width="stretch"):
+        _keep()
+        st.rerun(scope="app")
+    if discard.button("Discard", key="discard_finetuned", icon=":material/close:", width="stretch"):
+        st.session_state.pop(PENDING, None)
+        st.rerun()
+
+
+def _keep():
+    """The fine-tuned model joins this session's models and becomes the one in use on every page."""
+    pending = st.session_state.pop(PENDING)
+    models = state.session_models()
+    base = pending["base_key"].split(":", 1)[1]
+    name = next(f"{base}-tuned-{i}" for i in range(1, 10_000) if f"{base}-tuned-{i}" not in models)
+    models[name] = pending["model"]
+    state.select(f"session:{name}")
+
+
+def upload_panel():
+    """Use a weights file (.npz) from the computer; anything else is refused and the model in use stays."""
+    st.caption("A `.npz` weights file downloaded from this app or written by `python -m cnn.train`.")
+    file = st.file_uploader("Model file (.npz)", key="upload_model", help=f"At most {MAX_BYTES // 2**20} MB.")
+    if file is not None and st.session_state.get("uploaded_id") != file.file_id:
+        st.session_state["uploaded_id"] = file.file_id
+        st.session_state["upload_message"] = _load_upload(file)
+        if st.session_state["upload_message"][0] == "success":
+            st.rerun()                                   # every picker and the sidebar show the new model
+    kind, message = st.session_state.get("upload_message") or (None, None)
+    if file is not None and kind == "error":
+        st.error(message)
+    elif kind == "success":
+        st.success(message)
+
+
+def _load_upload(file):
+    """-> ("success" | "error", message); a good file joins this session's models and is selected."""
+    try:
+        if file.size > MAX_BYTES:
+            raise cnn.WeightsError(f"{file.name} is {file.size / 2**20:.0f} MB; weights files are at most "
+                                   f"{MAX_BYTES // 2**20} MB")
+        model = cnn.load_model(file.getvalue(), name=file.name)
+    except cnn.WeightsError as e:
+        return "error", f"Not loaded: {e}. The model in use has not changed."
+    stem = "".join(c if c.isalnum() or c in "-_" else "-" for c in Path(file.name).stem)[:40] or "model"
+    models = state.session_models()
+    name = next(n for n in (f"uploaded-{stem}", *(f"uploaded-{stem}-{i}" for i in range(2, 10_000))) if n not in models)
+    models[name] = model
+    state.select(f"session:{name}")
+    return "success", f"Loaded {file.name} as **{name}** ({state.describe(model)}); it is now the model in use."
