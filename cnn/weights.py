@@ -3,6 +3,7 @@
 Arrays are named "<layer index>.<param>" (e.g. "0.W"); "meta" holds the architecture, activation,
 input offset, format version, per-epoch history, training settings and seed.
 """
+import errno
 import io
 import json
 import os
@@ -40,8 +41,9 @@ def to_bytes(model):
     return buf.getvalue()
 
 
-def save_model(model, path):
-    """Write atomically: a temporary file in the same folder, then a rename over the target."""
+def save_model(model, path, replace=True):
+    """Write atomically: a temporary file in the same folder, then a rename over the target.
+    With replace=False an existing file is never replaced (FileExistsError), even by a save racing this one."""
     path = Path(path)
     data = to_bytes(model)
     with _save_lock:
@@ -52,10 +54,26 @@ def save_model(model, path):
                 f.flush()
                 os.fsync(f.fileno())
             os.chmod(tmp, 0o644)   # mkstemp makes it private; a weights file is ordinary data
-            os.replace(tmp, path)
-        except BaseException:
-            Path(tmp).unlink(missing_ok=True)
-            raise
+            if replace:
+                os.replace(tmp, path)
+            else:
+                _link_new(tmp, path)
+        finally:
+            Path(tmp).unlink(missing_ok=True)      # renamed or linked: gone already, or a failed save
+
+
+def _link_new(tmp, path):
+    """Give the complete file `tmp` the name `path` only if no file has it: a hard link fails atomically
+    when the name exists (other processes included); where links are not supported, check under the lock."""
+    try:
+        os.link(tmp, path)
+        return
+    except OSError as e:
+        if e.errno not in (errno.EPERM, errno.EOPNOTSUPP, errno.ENOSYS, errno.EXDEV):
+            raise                                   # FileExistsError when the name is taken
+    if path.exists():
+        raise FileExistsError(errno.EEXIST, os.strerror(errno.EEXIST), str(path))
+    os.replace(tmp, path)
 
 
 def load_model(source, name=None):

@@ -2,12 +2,14 @@
 import dataclasses
 
 import streamlit as st
+from streamlit import runtime
+from streamlit.runtime.scriptrunner import get_script_run_ctx
 
 import cnn
 from cnn.arch import HELP
 from cnn.data import load_subset
 from cnn.training import MAX_SEED
-from cnn.weights import to_bytes
+from cnn.weights import save_model, to_bytes
 from ui import charts, state
 from ui.training import TrainingJob
 
@@ -89,8 +91,17 @@ def _start(request, box):
         box.error(f"**Settings:** {e}")
         return
     n = st.session_state["job_counter"] = st.session_state.get("job_counter", 0) + 1
-    st.session_state["job"] = TrainingJob(f"{config.arch}-{n}", model, data, config).start()
+    st.session_state["job"] = TrainingJob(f"{config.arch}-{n}", model, data, config, alive=_session_alive()).start()
     st.session_state["job_collected"] = False
+
+
+def _session_alive():
+    """() -> bool: is this browser session still connected? (None outside a server, e.g. in AppTest)"""
+    ctx = get_script_run_ctx()
+    if ctx is None or not runtime.exists():
+        return None
+    server, session_id = runtime.get_instance(), ctx.session_id
+    return lambda: server.is_active_session(session_id)
 
 
 def _load_data(source, box):
@@ -175,9 +186,11 @@ def _my_models():
     if save:
         try:
             path = state.check_save_name(target, saved)
-            model.save(path)
+            save_model(model, path, replace=path.stem in saved)     # only this session's own files are replaced
         except ValueError as e:
             st.error(f"Not saved: {e}.")
+        except FileExistsError:
+            st.error(f"Not saved: weights/{path.name} was just saved by another session; choose another name.")
         except OSError as e:
             st.error(f"Not saved: cannot write to weights/ ({e.strerror or e}). The model is still here; "
                      "download it instead.")

@@ -21,8 +21,10 @@ def weights_dir():
 
 
 def weight_files():
-    """{name: path} of weights/*.npz, default first."""
-    files = sorted(weights_dir().glob("*.npz"), key=lambda p: (p.stem != DEFAULT, p.stem))
+    """{name: path} of weights/*.npz, default first. Hidden files are skipped: a save in progress (or one
+    killed midway) is a hidden .tmp file, and other tools leave hidden files such as ._default.npz."""
+    files = sorted((p for p in weights_dir().glob("*.npz") if not p.name.startswith(".")),
+                   key=lambda p: (p.stem != DEFAULT, p.stem))
     return {p.stem: p for p in files}
 
 
@@ -51,7 +53,7 @@ def get_model(key):
     kind, name = key.split(":", 1)
     if kind == "session":
         return session_models()[name]
-    return load_file(weight_files()[name])
+    return load_file(weights_dir() / f"{name}.npz")       # no folder listing: the picker asks for every key
 
 
 def describe(model):
@@ -87,7 +89,7 @@ def model_picker(page):
     if wanted in keys and st.session_state.get(widget) != wanted:
         st.session_state[widget] = wanted             # follow a choice made on another page or by training
     labels = {k: label(k) for k in keys}             # a plain lookup: format_func may run outside the script
-    key = st.selectbox("Model", keys, format_func=labels.get, key=widget,
+    key = st.selectbox("Model", keys, format_func=labels.get, key=widget, on_change=_picked, args=(widget,),
                        help="Shipped models from weights/ and the models trained in this session, with their "
                        "architecture and test accuracy.")
     st.session_state["model_key"] = key
@@ -96,6 +98,11 @@ def model_picker(page):
     except (cnn.WeightsError, OSError) as e:
         st.error(f"This model cannot be used: {e}. Choose another model, or replace the file.")
         return None
+
+
+def _picked(widget):
+    """The user chose a model: it becomes model_key before the script reruns, so the picker keeps it."""
+    select(st.session_state[widget])
 
 
 def check_save_name(name, saved_here):

@@ -13,12 +13,17 @@ import cnn
 
 LOG = logging.getLogger(__name__)
 POINTS_PER_EPOCH = 50   # running-loss points kept for the live chart, per epoch
+# A run whose browser session has been gone this long stops (the tab was closed or reloaded); a shorter
+# absence is a reconnect. CNN_ORPHAN_SECONDS overrides it (the browser tests use a short one).
+ORPHAN_SECONDS = float(os.environ.get("CNN_ORPHAN_SECONDS", 30))
 
 
 class TrainingJob:
-    def __init__(self, name, model, data, config):
+    def __init__(self, name, model, data, config, alive=None):
         self.name, self.model, self.config = name, model, config
         self._data = data                                # (x_train, y_train, x_test, y_test)
+        self._alive = alive                              # () -> bool: is the session that started it connected?
+        self._gone_since = None
         self._stop = threading.Event()
         self._lock = threading.Lock()
         self._thread = threading.Thread(target=self._run, name=f"train-{name}", daemon=True)
@@ -65,7 +70,17 @@ class TrainingJob:
                     self._state["points"].append((event["epoch"] - 1 + event["batch"] / n, event["loss"]))
             else:
                 self._state["epochs"].append({k: v for k, v in event.items() if k != "kind"})
+        if self._orphaned():
+            self.stop()
         return self._stop.is_set()
+
+    def _orphaned(self):
+        """True once the browser session has been gone for ORPHAN_SECONDS: nobody can see or stop this run."""
+        if self._alive is None or self._alive():
+            self._gone_since = None
+            return False
+        self._gone_since = self._gone_since or time.monotonic()
+        return time.monotonic() - self._gone_since >= ORPHAN_SECONDS
 
     def _run(self):
         _lower_priority()

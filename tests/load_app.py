@@ -1,0 +1,249 @@
+"""Load test (not collected by pytest): N browser sessions drawing digits at once against one app server.
+
+    python tests/load_app.py [--sessions 20] [--strokes 5] [--pause 1] [--deadline 300] [--json]
+
+Starts `streamlit run app.py` on 127.0.0.1 (weights/, or CNN_WEIGHTS_DIR; --url for a server already running),
+opens N pages in one headless Chromium, each in its own browser context (N Streamlit sessions), one every
+--ramp seconds, and once all are open, every page draws digits at the same time: draw one stroke, time from
+releasing the mouse to the Prediction metric showing, look at it for --pause seconds, clear, and again. The time
+is taken inside the page (a mouse-up listener and a DOM-mutation observer), so the driver's own scheduling does
+not count. Bounded: at most 50 sessions and 50 strokes each, and a deadline for the whole run.
+Reports the median, 90th percentile and maximum latency, the errors (timeouts, exceptions shown by the app,
+JavaScript errors, lost connections), the server's resident memory (VmRSS at the end and VmHWM, the peak), and
+the CPU time of the server and of the browser: here they share the machine's cores, as real users' browsers do not.
+Needs /usr/bin/chromium and the playwright package (../shared/browser-testing.md).
+"""
+import argparse
+import asyncio
+import json
+import os
+import random
+import statistics
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+from test_browser import CANVAS, CHROMIUM, DIGITS, IDLE, LAUNCH_ARGS, PROMPT, start_server, stop_server  # noqa: E402
+
+MAX_SESSIONS, MAX_STROKES = 50, 50
+# Every page is its own window here; keep Chromium from throttling the ones it considers in the background.
+ARGS = LAUNCH_ARGS + ["--disable-renderer-backgrounding", "--disable-background-timer-throttling",
+                      "--disable-backgrounding-occluded-windows"]
+SINGLE_STROKE = [(digit, strokes[0]) for digit, strokes in DIGITS.items() if len(strokes) == 1]
+# Armed just before the mouse-up: records when the button is released, and (a DOM-mutation observer) when a
+# Prediction metric is first in the page after that; SHOWN -> {ms between the two, digit shown}, or null.
+ARM = """() => {
+    window.__up = null; window.__shown = null;
+    const prediction = () => [...document.querySelectorAll('[data-testid="stMetricLabel"]')]
+        .find(e => e.textContent.trim() === 'Prediction');
+    addEventListener('mouseup', () => { window.__up = performance.now(); }, {capture: true, once: true});
+    const observer = new MutationObserver(() => {
+        const label = window.__up !== null && prediction();
+        if (!label) return;
+        const value = label.closest('[data-testid="stMetric"]').querySelector('[data-testid="stMetricValue"]');
+        window.__shown = {ms: performance.now() - window.__up, digit: value ? value.textContent.trim() : null};
+        observer.disconnect();
+    });
+    observer.observe(document.body, {childList: true, subtree: true, characterData: true});
+}"""
+SHOWN = "() => window.__shown"
+
+
+def cpu_seconds(pid):
+    """User + system CPU time of a process so far."""
+    fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
+def descendants(pid):
+    """Every process below pid (here: Playwright's driver and Chromium's processes, and the server)."""
+    parent = {}
+    for stat in Path("/proc").glob("[0-9]*/stat"):
+        try:
+            parent[int(stat.parent.name)] = int(stat.read_text().rsplit(")", 1)[1].split()[1])
+        except (OSError, ValueError):
+            pass
+    found, frontier = set(), {pid}
+    while frontier:
+        frontier = {p for p, pp in parent.items() if pp in frontier} - found
+        found |= frontier
+    return found
+
+
+async def watch_cpu(server_pid, report):
+    """Every second: the CPU time of the browser's processes (kept after they end) and of the whole machine."""
+    seen, start = {}, None
+    try:
+        while True:
+            for pid in descendants(os.getpid()) - {server_pid} - descendants(server_pid):
+                try:
+                    seen[pid] = cpu_seconds(pid)
+                except (OSError, ValueError):                 # ended since the listing
+                    pass
+            report["browser_cpu_s"] = sum(seen.values())
+            times = [int(v) for v in Path("/proc/stat").read_text().split("\n", 1)[0].split()[1:]]
+            idle, busy = times[3] + times[4], sum(times) - times[3] - times[4]
+            start = start or (idle, busy)
+            report["machine_busy"] = (busy - start[1]) / max(1, busy - start[1] + idle - start[0])
+            await asyncio.sleep(1)
+    except asyncio.CancelledError:
+        pass
+
+
+def memory_mb(pid):
+    """(VmRSS, VmHWM) of a process in MB."""
+    fields = dict(line.split(":", 1) for line in Path(f"/proc/{pid}/status").read_text().splitlines() if ":" in line)
+    return tuple(int(fields[k].split()[0]) / 1024 for k in ("VmRSS", "VmHWM"))
+
+
+async def draw_stroke(page, stroke):
+    box = await page.locator(CANVAS).bounding_box()
+    (x0, y0), rest = stroke[0], stroke[1:]
+    await page.mouse.move(box["x"] + x0, box["y"] + y0)
+    await page.mouse.down()
+    for x, y in rest:
+        await page.mouse.move(box["x"] + x, box["y"] + y, steps=4)
+    await page.evaluate(ARM)
+    await page.mouse.up()
+
+
+async def session(browser, url, number, args, report, opened, everyone):
+    """One user: open the app, then `strokes` times: clear, draw a digit, time the prediction, look at it."""
+    await asyncio.sleep(number * args.ramp)
+    context = await browser.new_context(viewport={"width": 1400, "height": 1000})
+    page = await context.new_page()
+    page.on("pageerror", lambda e: report["errors"].append(f"session {number}: JavaScript error: {e}"))
+    released = False
+    try:
+        await page.goto(url)
+        await page.locator(CANVAS).wait_for(timeout=120_000)
+        await page.wait_for_selector(IDLE, timeout=120_000)
+        box = await page.locator(CANVAS).bounding_box()
+        await page.mouse.move(box["x"] + box["width"] / 2, box["y"] + box["height"] / 2)   # hover first
+        await page.wait_for_timeout(300)
+        report["opened"] += 1
+        opened.release()
+        released = True
+        await everyone.wait()                    # all sessions open (or failed): now everybody draws at once
+        await asyncio.sleep(random.Random(number).uniform(0, args.pause))     # not all in the same instant
+        for k in range(args.strokes):
+            if k:
+                await page.wait_for_timeout(args.pause * 1000)
+                await page.locator(CANVAS).hover()
+                await page.get_by_role("button", name="Reset canvas & history").click()
+                await page.get_by_test_id("stAlert").filter(has_text=PROMPT).wait_for(timeout=20_000)
+            digit, stroke = SINGLE_STROKE[(number + k) % len(SINGLE_STROKE)]
+            await draw_stroke(page, stroke)
+            shown = await (await page.wait_for_function(SHOWN, polling=50, timeout=20_000)).json_value()
+            report["latencies"].append(shown["ms"] / 1000)
+            report["right"] += shown["digit"] == digit
+        if await page.locator('[data-testid="stException"]').count():
+            report["errors"].append(f"session {number}: the app showed an exception")
+        if await page.get_by_text("Connection error").count():
+            report["errors"].append(f"session {number}: the page lost its connection to the server")
+    except Exception as e:  # noqa: BLE001 - every failure is an error of the run, reported at the end
+        report["errors"].append(f"session {number}: {type(e).__name__}: {str(e).splitlines()[0][:200]}")
+    finally:
+        if not released:                         # a session that failed to open does not hold the others
+            opened.release()
+        await context.close()
+
+
+async def run(url, args, server_pid):
+    from playwright.async_api import async_playwright
+    report = {"sessions": args.sessions, "strokes": args.strokes, "pause_s": args.pause, "ramp_s": args.ramp,
+              "opened": 0, "latencies": [], "right": 0, "errors": []}
+    async with async_playwright() as p:
+        browser = await p.chromium.launch(executable_path=CHROMIUM, headless=True, args=ARGS)
+        try:
+            watcher = asyncio.ensure_future(watch_cpu(server_pid or -1, report))
+            opened, everyone = asyncio.Semaphore(0), asyncio.Event()
+            tasks = [asyncio.ensure_future(session(browser, url, i, args, report, opened, everyone))
+                     for i in range(args.sessions)]
+            started = time.perf_counter()
+
+            async def all_opened():
+                for _ in range(args.sessions):
+                    await opened.acquire()
+            try:
+                await asyncio.wait_for(all_opened(), timeout=args.deadline)
+            except asyncio.TimeoutError:
+                report["errors"].append(f"not every session had opened at the {args.deadline:.0f} s deadline")
+            report["open_s"] = time.perf_counter() - started
+            everyone.set()
+            done, pending = await asyncio.wait(tasks, timeout=max(1.0, args.deadline - report["open_s"]))
+            for task in pending:
+                task.cancel()
+            if pending:
+                report["errors"].append(f"{len(pending)} sessions still running at the {args.deadline:.0f} s deadline")
+                await asyncio.gather(*pending, return_exceptions=True)
+            watcher.cancel()
+        finally:
+            await browser.close()
+    return report
+
+
+def summary(report):
+    lat = sorted(report["latencies"])
+    figures = dict(report, latencies=None, n=len(lat))
+    if lat:
+        figures.update(median_s=statistics.median(lat), p90_s=lat[min(len(lat) - 1, int(0.9 * len(lat)))],
+                       max_s=lat[-1])
+    return {k: v for k, v in figures.items() if v is not None}
+
+
+def main(argv=None):
+    p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    p.add_argument("--sessions", type=int, default=20, help=f"browser sessions at once (1-{MAX_SESSIONS})")
+    p.add_argument("--strokes", type=int, default=5, help=f"digits drawn per session (1-{MAX_STROKES})")
+    p.add_argument("--pause", type=float, default=1.0, help="seconds each user looks at a guess before clearing")
+    p.add_argument("--ramp", type=float, default=0.5, help="seconds between one session opening and the next")
+    p.add_argument("--deadline", type=float, default=300, help="seconds for the whole run, server start excluded")
+    p.add_argument("--url", help="use a server already running there instead of starting one")
+    p.add_argument("--pid", type=int, help="with --url: the server's process id, for its memory and CPU figures")
+    p.add_argument("--json", action="store_true", help="print the figures as one JSON object")
+    args = p.parse_args(argv)
+    if not (1 <= args.sessions <= MAX_SESSIONS and 1 <= args.strokes <= MAX_STROKES and 0 < args.deadline <= 1800):
+        p.exit(2, f"error: sessions 1-{MAX_SESSIONS}, strokes 1-{MAX_STROKES}, deadline up to 1800 s\n")
+    folder = Path(os.environ.get("CNN_WEIGHTS_DIR") or Path(__file__).resolve().parents[1] / "weights")
+    if not args.url and not (folder / "default.npz").exists():
+        p.exit(2, f"error: {folder}/default.npz is missing: the Draw page would have no model to time.\n")
+    started = time.perf_counter()
+    if args.url:                                       # a server started elsewhere (its PID for the figures)
+        proc, url = None, args.url.rstrip("/")
+    else:
+        proc, url, _ = start_server({"CNN_DATA_DIR": os.environ.get("CNN_DATA_DIR") or tempfile.mkdtemp()})
+    pid = proc.pid if proc else args.pid
+    try:
+        server_cpu = cpu_seconds(pid) if pid else 0.0
+        report = asyncio.run(run(url, args, pid))
+        if pid:
+            report["server_cpu_s"] = cpu_seconds(pid) - server_cpu
+            report["server_rss_mb"], report["server_peak_rss_mb"] = memory_mb(pid)
+        report["server_alive"] = proc.poll() is None if proc else True
+    finally:
+        if proc:
+            stop_server(proc)
+    report["wall_s"] = time.perf_counter() - started
+    figures = summary(report)
+    if args.json:
+        print(json.dumps(figures))
+        return figures
+    print(f"{figures['opened']}/{args.sessions} sessions opened; {figures['n']} strokes timed "
+          f"in {figures['wall_s']:.0f} s; {figures['right']} predicted as the digit drawn")
+    if figures["n"]:
+        print(f"mouse-up -> Prediction: median {figures['median_s'] * 1000:.0f} ms, "
+              f"p90 {figures['p90_s'] * 1000:.0f} ms, max {figures['max_s'] * 1000:.0f} ms")
+    if "server_rss_mb" in figures:
+        print(f"server memory: {figures['server_rss_mb']:.0f} MB resident at the end, "
+              f"{figures['server_peak_rss_mb']:.0f} MB at the peak")
+        print(f"CPU time: server {figures['server_cpu_s']:.0f} s, browser {figures['browser_cpu_s']:.0f} s; "
+              f"all {os.cpu_count()} cores {figures.get('machine_busy', 0):.0%} busy during the run")
+    print(f"errors: {len(figures['errors'])}" + "".join(f"\n  - {e}" for e in figures["errors"]))
+    return figures
+
+
+if __name__ == "__main__":
+    main()
