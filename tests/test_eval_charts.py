@@ -44,5 +44,5 @@ def test_attribution_figure_has_a_symmetric_colour_scale():
     heat = np.zeros((28, 28))
     heat[3, 4], heat[10, 10] = -0.5, 0.2
     fig = eval_charts.attribution_figure(heat, "Saliency for 7", "gradient")
-    assert (fig.layout.coloraxis.cmin, fig.layout.coloraxis.cmax) == (-0.5, 0.5)
+    assert (fig.data[0].zmin, fig.data[0].zmax) == (-0.5, 0.5)
     eval_charts.attribution_figure(np.zeros((28, 28)), "flat", "gradient")          # all zero: no division by 0

@@ -68,9 +68,10 @@ def attribution_figure(heat, title, hover):
     """A signed (28, 28) map (saliency or occlusion) in red (positive) and blue (negative), symmetric scale."""
     z = np.asarray(heat, dtype=float)
     lim = float(np.abs(z).max()) or 1.0
-    fig = px.imshow(z, color_continuous_scale="RdBu_r", zmin=-lim, zmax=lim, aspect="equal", title=title)
-    fig.update_traces(hovertemplate=f"row %{{y}}, column %{{x}}: {hover} %{{z:.3g}}<extra></extra>")
-    fig.update_xaxes(visible=False)
-    fig.update_yaxes(visible=False)
-    fig.update_layout(coloraxis_showscale=False, title_font_size=13)
+    # go.Heatmap, not px.imshow: the same picture built about 10 times faster, and it is redrawn every stroke
+    fig = go.Figure(go.Heatmap(z=z, colorscale="RdBu_r", zmin=-lim, zmax=lim, showscale=False,
+                               hovertemplate=f"row %{{y}}, column %{{x}}: {hover} %{{z:.3g}}<extra></extra>"))
+    fig.update_xaxes(visible=False, constrain="domain")
+    fig.update_yaxes(visible=False, autorange="reversed", scaleanchor="x")
+    fig.update_layout(title=title, title_font_size=13, plot_bgcolor="rgba(0,0,0,0)")
     return _compact(fig, 250)
