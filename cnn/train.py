@@ -1,6 +1,9 @@
 """Train a network on MNIST from the command line.
 
     python -m cnn.train --arch c16pc16 --epochs 5 --out weights/c16pc16.npz
+
+Only for running: in code, use cnn.train (the function) and cnn.training; importing this module
+would shadow the function cnn.train with the module of the same name.
 """
 import argparse
 import dataclasses
