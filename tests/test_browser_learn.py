@@ -8,8 +8,8 @@ import sqlite3
 import pytest
 
 import test_browser
-from test_browser import (DIGITS, draw, exceptions, go_to, launch, open_app, prediction, screenshot, start_server,
-                          stop_server, wait_idle, weights_env)
+from test_browser import (DIGITS, browser, draw, exceptions, go_to, open_app, page, prediction,  # noqa: F401
+                          screenshot, start_server, stop_server, wait_idle, weights_env)
 
 pytestmark = test_browser.pytestmark     # the browser marker; skipped without Chromium unless CI is set
 
@@ -25,22 +25,6 @@ def app(tmp_path_factory):
         yield url, data
     finally:
         stop_server(proc)
-
-
-@pytest.fixture(scope="module")
-def browser():
-    from playwright.sync_api import sync_playwright
-    with sync_playwright() as p:
-        context = launch(p)
-        yield context
-        context.close()
-
-
-@pytest.fixture
-def page(browser):
-    page = browser.new_page()
-    yield page
-    page.close()
 
 
 def metric(page, label):
