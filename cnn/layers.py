@@ -26,7 +26,7 @@ class Conv3x3:
                        "b": np.zeros(c_out, dtype)}
 
     def forward(self, x, keep=False):
-        cols = im2col3x3(x)[0]                                       # (N, H-2, W-2, 9*C_in)
+        cols = im2col3x3(x)                                          # (N, H-2, W-2, 9*C_in)
         out = matmul(cols, self.params["W"].reshape(cols.shape[-1], -1))   # (N, H-2, W-2, C_out)
         out += self.params["b"]
         return out, ((cols, x.shape) if keep else None)
@@ -48,7 +48,7 @@ class Conv3x3:
         padded = np.zeros((n, h + 4, w + 4, c_out), dout.dtype)      # (N, H+2, W+2, C_out), dout framed by zeros
         padded[:, 2:-2, 2:-2] = dout
         flipped = W[::-1, ::-1].transpose(0, 1, 3, 2).reshape(-1, W.shape[2])   # (9*C_out, C_in)
-        return matmul(im2col3x3(padded)[0], flipped)                 # (N, H, W, C_in)
+        return matmul(im2col3x3(padded), flipped)                    # (N, H, W, C_in)
 
 
 class ConvPool(Conv3x3):
@@ -115,21 +115,17 @@ def matmul(a, b):
     return (a.reshape(-1, a.shape[-1]) @ b).reshape(*a.shape[:-1], b.shape[-1])
 
 
-def im2col3x3(x, step=1, starts=((0, 0),)):
-    """(N, H, W, C) -> (len(starts), N, Ho, Wo, 9*C): the 3x3 window, ordered (i, j, c), at every
-    step-th output pixel counted from each start. The default gives every pixel of a valid convolution."""
+def im2col3x3(x):
+    """(N, H, W, C) -> (N, H-2, W-2, 9*C): the 3x3 window of every output pixel, ordered (i, j, c)."""
     n, h, w, c = x.shape
-    ho, wo = (h - 2) // step, (w - 2) // step
-    cols = np.empty((len(starts), n, ho, wo, 3, 3, c), x.dtype)
-    sn, sh, sw, sc = x.strides
-    for s, (a, b) in enumerate(starts):
-        if c < 4:   # few channels: 9 strided copies are faster than one copy of short runs
-            for i, j in OFFSETS_3X3:
-                cols[s, :, :, :, i, j] = x[:, a + i:a + i + step * ho:step, b + j:b + j + step * wo:step]
-        else:       # each window row is 3*C values in a row in memory: view all windows, copy once
-            cols[s] = as_strided(x[:, a:, b:], (n, ho, wo, 3, 3, c), (sn, step * sh, step * sw, sh, sw, sc),
-                                 writeable=False)
-    return cols.reshape(len(starts), n, ho, wo, 9 * c)
+    if c < 4:   # few channels: 9 strided copies are faster than one copy of short runs
+        cols = np.empty((n, h - 2, w - 2, 3, 3, c), x.dtype)
+        for i, j in OFFSETS_3X3:
+            cols[:, :, :, i, j] = x[:, i:i + h - 2, j:j + w - 2]
+        return cols.reshape(n, h - 2, w - 2, 9 * c)
+    sn, sh, sw, sc = x.strides   # each window row is 3*C values in a row in memory: view all windows, copy once
+    windows = as_strided(x, (n, h - 2, w - 2, 3, 3, c), (sn, sh, sw, sh, sw, sc), writeable=False)
+    return windows.reshape(n, h - 2, w - 2, 9 * c)
 
 
 class MaxPool2:
