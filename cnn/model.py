@@ -78,8 +78,10 @@ class Model:
             x = x[None]
         if x.ndim != 3 or x.shape[1:] != (IMAGE_SIZE, IMAGE_SIZE):
             raise ValueError(f"expected images of shape (N, 28, 28), got {x.shape}")
-        scale = 1 / 255 if x.dtype == np.uint8 else 1
-        x = x.astype(self.dtype) * self.dtype.type(scale)
+        was_uint8 = x.dtype == np.uint8
+        x = x.astype(self.dtype)                                     # always a copy: changed in place below
+        if was_uint8:
+            x *= self.dtype.type(1 / 255)
         if self.input_offset:
             x += self.dtype.type(self.input_offset)
         return x[..., None]                                          # (N, 28, 28, 1)

@@ -103,9 +103,9 @@ def _train_epochs(model, x, y, x_test, y_test, config, opt, n_batches, rng, pool
         order = rng.permutation(len(x))
         for b in range(n_batches):
             idx = order[b * config.batch_size:(b + 1) * config.batch_size]
-            images = x[idx].astype(np.float32) * np.float32(1 / 255)          # (B, 28, 28) in [0, 1]
+            images = x[idx]                                                     # (B, 28, 28)
             if config.augment:
-                images = random_affine(images, rng)
+                images = random_affine(images.astype(np.float32) * np.float32(1 / 255), rng)
             loss, grads, logits = model.loss_and_grads(model.prepare(images), y[idx], pool)
             if not np.isfinite(loss):
                 model.set_weights(before)

@@ -50,18 +50,11 @@ def f64(layer):
     return layer
 
 
-@pytest.mark.parametrize("shape", [(2, 7, 7, 3), (3, 8, 6, 1), (1, 5, 5, 6)])
-def test_conv3x3_gradients(shape):
-    layer = f64(Conv3x3(shape[-1], 4, RNG))
+@pytest.mark.parametrize("layer_class,shape", [(Conv3x3, (2, 7, 7, 3)), (Conv3x3, (3, 8, 6, 1)), (Conv3x3, (1, 5, 5, 6)),
+                                               (ConvPool, (2, 8, 8, 3)), (ConvPool, (2, 9, 7, 1)), (ConvPool, (1, 6, 6, 5))])
+def test_convolution_gradients(layer_class, shape):
+    layer = f64(layer_class(shape[-1], 4, RNG))
     layer.params["b"] = RNG.standard_normal(4)
-    errors = check_layer(layer, RNG.standard_normal(shape))
-    assert max(errors.values()) < TOL, errors
-
-
-@pytest.mark.parametrize("shape", [(2, 8, 8, 3), (2, 9, 7, 1), (1, 6, 6, 5)])
-def test_fused_conv_pool_gradients(shape):
-    layer = f64(ConvPool(shape[-1], 3, RNG))
-    layer.params["b"] = RNG.standard_normal(3)
     errors = check_layer(layer, RNG.standard_normal(shape))
     assert max(errors.values()) < TOL, errors
 
