@@ -7,8 +7,14 @@ Streamlit to its legacy multipage mode whenever st.navigation has not run yet in
 server opened at /compare, or any AppTest rerun), which runs a page script alone, without this frame.
 """
 import streamlit as st
+from threadpoolctl import threadpool_limits
 
 from ui import sidebar
+
+# One BLAS thread per computation: this server's sessions share its cores, and when the other core was busy
+# OpenBLAS's second thread made each stroke's occlusion map (169 small forward passes) 10 times slower
+# (200 ms of CPU instead of 20). Training keeps its two workers (cnn/training.py), each with one BLAS thread.
+threadpool_limits(1, user_api="blas")
 
 st.set_page_config(page_title="CNN from scratch", page_icon=":material/draw:", layout="wide")
 

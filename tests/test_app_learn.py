@@ -4,6 +4,7 @@ A drawing is simulated by setting the canvas component's value to a PNG data URL
 import base64
 import io
 import os
+import re
 from pathlib import Path
 
 import numpy as np
@@ -120,7 +121,14 @@ def test_draw_page_explains_the_guess_with_saliency_and_occlusion(at):
     draw(at, seven())
     assert not at.exception, at.exception
     assert at.metric[0].label == "Prediction"
-    assert {"saliency", "occlusion"} <= {c.key for c in at.get("plotly_chart")}
+    digit = at.metric[0].value
+    assert not at.get("plotly_chart")                               # images and HTML: light for the browser
+    bars = [float(p) for p in re.findall(r'data-p="([\d.]+)"', at.html[0].proto.body)]
+    assert len(bars) == 10 and abs(sum(bars) - 1) < 1e-3 and max(bars) == bars[int(digit)]
+    titles = [m.value for m in at.markdown if m.value.startswith("**") and " for " in m.value]
+    assert titles == [f"**Saliency for {digit}**", f"**Occlusion for {digit}**"]
+    maps = [i for i in at.image if any("colour bar" in c for c in i.captions)]
+    assert len(maps) == 2 and all(i.value[0].endswith(".png") for i in maps)
 
 
 def test_wrong_its_a_stores_the_drawing_with_its_label(at, data_dir):

@@ -124,12 +124,10 @@ def prompt(page):
 
 
 def bars(page):
-    """The y values of the probability chart's bars."""
+    """The probabilities of the probability chart's bars (HTML bars carrying data-p), once all ten are drawn."""
     return page.wait_for_function("""() => {
-        const plot = document.querySelector('[data-testid="stPlotlyChart"] .js-plotly-plot');
-        if (!plot || !plot.data) return null;           // not drawn yet
-        const y = plot.data[0].y;
-        return Array.from(y._inputArray || y);          // plotly may ship arrays as typed-array specs
+        const bars = [...document.querySelectorAll('.probability-bars [data-p]')];
+        return bars.length === 10 ? bars.map(b => Number(b.dataset.p)) : null;
     }""", timeout=10_000).json_value()
 
 

@@ -27,6 +27,20 @@ def app(tmp_path_factory):
         stop_server(proc)
 
 
+# the natural size of a loaded image; the number of clearly red pixels in an explanation map (above its colour bar)
+SIZE = "img => img.decode().then(() => [img.naturalWidth, img.naturalHeight])"
+RED = """img => img.decode().then(() => {
+    const c = document.createElement('canvas');
+    c.width = img.naturalWidth; c.height = img.naturalHeight;
+    const g = c.getContext('2d');
+    g.drawImage(img, 0, 0);
+    const d = g.getImageData(0, 0, c.width, c.width).data;
+    let n = 0;
+    for (let k = 0; k < d.length; k += 4) n += d[k] > d[k + 2] + 60;
+    return n;
+})"""
+
+
 def metric(page, label):
     return (page.get_by_test_id("stMetric").filter(has=page.get_by_test_id("stMetricLabel")
                                                    .get_by_text(label, exact=True)).get_by_test_id("stMetricValue"))
@@ -45,7 +59,10 @@ def test_correct_a_drawing_finetune_keep_and_see_it_on_the_evaluate_page(app, pa
     open_app(page, url)
     draw(page, DIGITS["0"])
     expect(prediction(page)).to_have_text(re.compile(r"^[0-9]$"), timeout=10_000)
-    expect(page.locator(".st-key-saliency .js-plotly-plot")).to_be_visible()           # why this guess
+    for key in ("saliency", "occlusion"):                                              # why this guess
+        expect(page.locator(f".st-key-{key} img")).to_be_visible()
+        assert page.locator(f".st-key-{key} img").evaluate(SIZE) == [252, 265]            # 28x28 x 9, colour bar
+    assert page.locator(".st-key-occlusion img").evaluate(RED) > 0                     # strokes the guess needs
     choose(page, "Wrong? It's a", LABEL)
     page.get_by_role("button", name="Save drawing").click()
     expect(page.get_by_text(f"Saved drawing #1 as a {LABEL}")).to_be_visible(timeout=10_000)

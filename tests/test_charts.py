@@ -1,5 +1,7 @@
 """The chart functions and results tables: pure, so tested without Streamlit."""
 import json
+import re
+from html.parser import HTMLParser
 
 import numpy as np
 import pytest
@@ -8,16 +10,30 @@ from conftest import mock_experiment
 from ui import charts, results
 
 
-def test_probability_bars_has_ten_bars_fixed_axis_and_the_best_highlighted():
+def bar_styles(html):
+    """{digit: (probability, the bar's inline style)} of every bar in probability_bars' HTML."""
+    found = {}
+
+    class Bars(HTMLParser):
+        def handle_starttag(self, tag, attrs):
+            a = dict(attrs)
+            if "data-p" in a:
+                found[int(a["data-digit"])] = (float(a["data-p"]), a["style"])
+    Bars().feed(html)
+    return found
+
+
+def test_probability_bars_has_ten_bars_on_a_fixed_scale_and_the_best_highlighted():
     probs = np.full(10, 0.02)
     probs[7] = 0.82
-    fig = charts.probability_bars(probs)
-    assert len(fig.data) == 1
-    bars = fig.data[0]
-    assert list(bars.x) == list(range(10)) and np.allclose(bars.y, probs)
-    assert tuple(fig.layout.yaxis.range) == (0, 1)
-    colors = list(bars.marker.color)
+    bars = bar_styles(charts.probability_bars(probs))
+    assert sorted(bars) == list(range(10))
+    assert np.allclose([bars[d][0] for d in range(10)], probs)
+    heights = {d: float(re.search(r"(?<![-\w])height:([\d.]+)%", style).group(1)) for d, (_, style) in bars.items()}
+    assert heights[7] == pytest.approx(82) and heights[0] == pytest.approx(2)     # 0-100%: the scale is fixed
+    colors = [re.search(r"background:(#\w+)", style).group(1) for _, style in bars.values()]
     assert colors[7] == charts.HIGHLIGHT and colors.count(charts.HIGHLIGHT) == 1
+    assert 'title="digit 7: 82.0%"' in charts.probability_bars(probs)               # the exact value on hover
 
 
 def test_mosaic_places_every_map_with_blank_gaps():

@@ -40,9 +40,36 @@ def test_per_class_figure_with_absent_digits():
     eval_charts.per_class_figure(np.full(10, np.nan), np.zeros(10))   # nothing at all: no crash
 
 
-def test_attribution_figure_has_a_symmetric_colour_scale():
+def test_attribution_image_is_red_where_positive_blue_where_negative_on_a_symmetric_scale():
     heat = np.zeros((28, 28))
     heat[3, 4], heat[10, 10] = -0.5, 0.2
-    fig = eval_charts.attribution_figure(heat, "Saliency for 7", "gradient")
-    assert (fig.data[0].zmin, fig.data[0].zmax) == (-0.5, 0.5)
-    eval_charts.attribution_figure(np.zeros((28, 28)), "flat", "gradient")          # all zero: no division by 0
+    image, lim = eval_charts.attribution_image(heat, scale=9, legend=False)
+    assert image.shape == (252, 252, 4) and image.dtype == np.uint8 and lim == 0.5
+    assert (image[..., 3] == 255).all()                                     # opaque
+    r, g, b = (image[..., c].astype(int) for c in range(3))
+    assert np.array_equal(image[27:36, 36:45, :3], np.broadcast_to(image[27, 36, :3], (9, 9, 3)))   # crisp squares
+    assert b[27, 36] > g[27, 36] > r[27, 36] and b[27, 36] - r[27, 36] > 80   # -0.5, the largest magnitude: deep blue
+    assert r[90, 90] > b[90, 90] + 50                                       # +0.2: red ...
+    assert r[90, 90] > 200 and g[90, 90] > 100                              # ... but pale: 0.2 of a symmetric 0.5
+    white = image[0, 0, :3]
+    assert (white > 240).all() and white.max() - white.min() < 5           # zero: near-white grey
+    assert np.array_equal(eval_charts.attribution_image(-heat, legend=False)[0][90, 90, :3],
+                          eval_charts.diverging_colors(-0.4))               # the sign flips the colour
+
+
+def test_attribution_image_of_a_zero_map_is_white_and_the_legend_runs_from_blue_to_red():
+    image, lim = eval_charts.attribution_image(np.zeros((28, 28)), scale=9)    # no division by 0
+    assert lim == 1.0
+    assert image.shape == (28 * 9 + 4 + 9, 252, 4)                          # map, transparent gap, colour bar
+    assert (image[:252, :, :3] == image[0, 0, :3]).all() and (image[0, 0, :3] > 240).all()
+    assert (image[252:256, :, 3] == 0).all() and (image[256:, :, 3] == 255).all()
+    bar = image[-1, :, :3].astype(int)
+    assert bar[0, 2] > bar[0, 0] + 50 and bar[-1, 0] > bar[-1, 2] + 50     # blue on the left, red on the right
+    assert (bar[len(bar) // 2] > 230).all()                                 # white in the middle
+
+
+def test_diverging_colors_clips_and_keeps_the_shape():
+    colors = eval_charts.diverging_colors(np.array([[-5, -1], [1, 5]]))
+    assert colors.shape == (2, 2, 3) and colors.dtype == np.uint8
+    assert np.array_equal(colors[0, 0], colors[0, 1]) and np.array_equal(colors[1, 0], colors[1, 1])
+    assert tuple(colors[0, 0]) == (5, 48, 97) and tuple(colors[1, 1]) == (103, 0, 31)

@@ -20,17 +20,23 @@ EVAL_IMAGES = 2000               # MNIST test images measured before and after f
 
 
 def explain(model, x28, digit):
-    """Saliency (the engine's gradient of the digit's score) and occlusion maps, side by side."""
+    """Saliency (the engine's gradient of the digit's score) and occlusion maps, side by side, as images
+    (two Plotly heatmaps cost the browser far more on every stroke, and a hover over them said little)."""
     sal_col, occ_col = st.columns(2)
-    sal_col.plotly_chart(eval_charts.attribution_figure(cnn.saliency(model, x28, digit), f"Saliency for {digit}",
-                                                        "gradient"), key="saliency", config={"displayModeBar": False})
-    sal_col.caption(f"The gradient of the score of {digit} for each input pixel: red where more ink would make "
-                    f"the network surer it is a {digit}, blue where it would make it less sure.")
-    occ_col.plotly_chart(eval_charts.attribution_figure(occlusion(model, x28, digit, patch=4),
-                                                        f"Occlusion for {digit}", "score drop"),
-                         key="occlusion", config={"displayModeBar": False})
-    occ_col.caption(f"How much the score of {digit} drops when a 4x4 square there is blanked out: "
-                    "red marks the strokes the guess depends on, blue those that argue against it.")
+    _attribution(sal_col, cnn.saliency(model, x28, digit), f"Saliency for {digit}", "saliency",
+                 f"The gradient of the score of {digit} for each input pixel: :red[**red**] where more ink would "
+                 f"make the network surer it is a {digit}, :blue[**blue**] where it would make it less sure.")
+    _attribution(occ_col, occlusion(model, x28, digit, patch=4), f"Occlusion for {digit}", "occlusion",
+                 f"How much the score of {digit} drops when a 4x4 square there is blanked out: :red[**red**] "
+                 "marks the strokes the guess depends on, :blue[**blue**] those that argue against it.")
+
+
+def _attribution(col, heat, title, key, explanation):
+    image, lim = eval_charts.attribution_image(heat)
+    with col.container(key=key):
+        st.markdown(f"**{title}**")
+        st.image(image, output_format="PNG", caption=f"colour bar: :blue[−{lim:.2g}] · 0 · :red[+{lim:.2g}]")
+        st.caption(explanation)
 
 
 def correction(x28, rgba, model_key):
