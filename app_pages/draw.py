@@ -34,7 +34,6 @@ def draw_and_predict():
             st.metric("Prediction", str(digit), delta=f"{probs[digit]:.1%} probability", delta_color="off",
                       delta_arrow="off", help="The digit with the highest softmax probability.")
             st.html(charts.probability_bars(probs))                   # HTML: far lighter than Plotly
-            st.caption("Softmax probabilities of the ten digits: the network's confidence in each.")
             learn.correction(x28, drawing.image_data, st.session_state.get("model_key"))
 
     with input_col:
@@ -47,17 +46,16 @@ def draw_and_predict():
 
 
 def show_input(steps):
-    """The 28x28 image the network receives, and the preprocessing steps that made it."""
+    """The 28x28 image the network receives, and the preprocessing steps that made it (few elements: this
+    is redrawn after every stroke)."""
     st.markdown("**What the network sees**")
     if steps["centred"] is None:
         st.caption("The 28x28 input appears here once you draw.")
         return
     st.image(charts.upscale(steps["centred"], 5), caption="The 28x28 input")
-    st.markdown("**How it got there**")
-    st.caption("As for MNIST: crop to the ink, scale the longer side to 20 px, then centre by mass.")
-    crop_col, scale_col = st.columns(2)
-    crop_col.image(steps["cropped"], width=84, clamp=True, caption="cropped")
-    scale_col.image(charts.upscale(steps["scaled"], 4), caption="scaled to 20")
+    st.image(charts.steps_strip(steps), output_format="PNG",
+             caption="How it got there, as for MNIST: crop to the ink, scale the longer side to 20 px, "
+                     "then centre by mass in 28x28.")
 
 
 draw_and_predict()

@@ -131,6 +131,17 @@ def test_upscale_gives_crisp_uint8_pixels():
     assert img.dtype == np.uint8 and img.shape == (3, 6) and img[:, :3].max() == 0 and img[:, 3:].min() == 255
 
 
+def test_steps_strip_shows_the_three_steps_at_one_height_with_transparent_gaps():
+    cropped = np.zeros((100, 50)); cropped[:, 20:30] = 1             # a tall stroke, as on the canvas
+    scaled, centred = np.full((20, 10), 0.5), np.zeros((28, 28))
+    img = charts.steps_strip({"cropped": cropped, "scaled": scaled, "centred": centred}, height=84, gap=10)
+    assert img.dtype == np.uint8 and img.shape == (84, 42 + 10 + 42 + 10 + 84, 4)
+    gray, alpha = img[..., 0], img[..., 3]
+    assert (alpha[:, 42:52] == 0).all() and (alpha[:, 94:104] == 0).all() and (alpha[:, :42] == 255).all()
+    assert gray[:, 17:25].min() == 255 and gray[:, :16].max() == 0   # the stroke, crisp, at the same place
+    assert (gray[:, 52:94] == 127).all() and (gray[:, 104:] == 0).all()
+
+
 def test_final_bars_zoom_in_on_high_accuracies_but_never_below_zero(full_frame):
     summary = results.summary(full_frame)
     low, high = charts.final_bars_figure(summary).layout.yaxis.range

@@ -41,7 +41,9 @@ def probability_bars(probs, height=180):
             f'<div style="display:flex;gap:2px;height:{height}px;padding-top:1.1rem;background:{grid};'
             f'background-clip:content-box;border-bottom:1px solid rgba(128,128,128,0.6)">{"".join(bars)}</div>'
             f'<div style="display:flex;gap:2px;margin-top:2px">{digits}</div>'
-            f'<div style="text-align:center;font-size:0.75rem;opacity:0.7">digit</div></div>')
+            f'<div style="text-align:center;font-size:0.75rem;opacity:0.7">digit</div>'
+            f'<div style="font-size:0.875rem;opacity:0.6;margin-top:0.5rem">Softmax probabilities of the ten '
+            f'digits: the network\'s confidence in each.</div></div>')
 
 
 def mosaic(maps, ncols=None, gap=1):
@@ -173,3 +175,20 @@ def upscale(image, factor=4):
     """A small image (H, W) in [0, 1] -> uint8 image `factor` times larger with crisp square pixels."""
     img = np.clip(np.asarray(image, dtype=float), 0, 1)
     return (np.kron(img, np.ones((factor, factor))) * 255).astype(np.uint8)
+
+
+def steps_strip(steps, height=84, gap=10):
+    """The preprocessing steps side by side in one RGBA image (one image for the browser to load, not three):
+    the crop of the canvas, the crop scaled to 20 px, and the centred 28x28 input, each `height` px high
+    with crisp pixels, separated by transparent gaps."""
+    panels = []
+    for image in (steps["cropped"], steps["scaled"], steps["centred"]):
+        img = np.clip(np.asarray(image, dtype=float), 0, 1)
+        h, w = img.shape
+        rows = np.arange(height) * h // height                          # nearest neighbour to `height` rows
+        cols = np.arange(max(1, round(w * height / h))) * w // max(1, round(w * height / h))
+        panels.append((img[rows][:, cols] * 255).astype(np.uint8))
+    space = np.zeros((height, gap), np.uint8)
+    gray = np.concatenate([p for panel in panels for p in (panel, space)][:-1], axis=1)
+    alpha = np.concatenate([p for panel in panels for p in (np.full_like(panel, 255), space)][:-1], axis=1)
+    return np.stack([gray, gray, gray, alpha], axis=2)

@@ -21,22 +21,17 @@ EVAL_IMAGES = 2000               # MNIST test images measured before and after f
 
 def explain(model, x28, digit):
     """Saliency (the engine's gradient of the digit's score) and occlusion maps, side by side, as images
-    (two Plotly heatmaps cost the browser far more on every stroke, and a hover over them said little)."""
-    sal_col, occ_col = st.columns(2)
-    _attribution(sal_col, cnn.saliency(model, x28, digit), f"Saliency for {digit}", "saliency",
-                 f"The gradient of the score of {digit} for each input pixel: :red[**red**] where more ink would "
-                 f"make the network surer it is a {digit}, :blue[**blue**] where it would make it less sure.")
-    _attribution(occ_col, occlusion(model, x28, digit, patch=4), f"Occlusion for {digit}", "occlusion",
-                 f"How much the score of {digit} drops when a 4x4 square there is blanked out: :red[**red**] "
-                 "marks the strokes the guess depends on, :blue[**blue**] those that argue against it.")
-
-
-def _attribution(col, heat, title, key, explanation):
-    image, lim = eval_charts.attribution_image(heat)
-    with col.container(key=key):
-        st.markdown(f"**{title}**")
-        st.image(image, output_format="PNG", caption=f"colour bar: :blue[−{lim:.2g}] · 0 · :red[+{lim:.2g}]")
-        st.caption(explanation)
+    with their titles and scales in the image captions: few elements, as this is redrawn after every stroke."""
+    maps = {"saliency": ("Saliency", cnn.saliency(model, x28, digit)),
+            "occlusion": ("Occlusion", occlusion(model, x28, digit, patch=4))}
+    for col, (key, (title, heat)) in zip(st.columns(2), maps.items()):
+        image, lim = eval_charts.attribution_image(heat)
+        col.container(key=key).image(image, output_format="PNG",
+                                     caption=f"{title} for {digit} (colour bar: -{lim:.2g} to +{lim:.2g})")
+    st.caption(f"**Saliency**: the gradient of the score of {digit} for each input pixel; :red[**red**] where "
+               f"more ink would make the network surer it is a {digit}, :blue[**blue**] where less. "
+               f"**Occlusion**: how much the score of {digit} drops when a 4x4 square there is blanked out; "
+               ":red[**red**] marks the strokes the guess depends on, :blue[**blue**] those against it.")
 
 
 def correction(x28, rgba, model_key):
