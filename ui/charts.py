@@ -27,7 +27,7 @@ def probability_bars(probs, height=180):
     grid = ("repeating-linear-gradient(to top, rgba(128,128,128,0.25) 0 1px, transparent 1px 25%)")
     bars = []
     for d, p in enumerate(probs):
-        color, weight = (HIGHLIGHT, "600") if d == best else (MUTED, "400")
+        color = HIGHLIGHT if d == best else MUTED
         bars.append(
             f'<div title="digit {d}: {p:.1%}" style="flex:1;display:flex;flex-direction:column;'
             f'justify-content:flex-end;align-items:center;height:100%">'
@@ -185,10 +185,7 @@ def steps_strip(steps, height=84, gap=10):
     for image in (steps["cropped"], steps["scaled"], steps["centred"]):
         img = np.clip(np.asarray(image, dtype=float), 0, 1)
         h, w = img.shape
-        rows = np.arange(height) * h // height                          # nearest neighbour to `height` rows
-        cols = np.arange(max(1, round(w * height / h))) * w // max(1, round(w * height / h))
-        panels.append((img[rows][:, cols] * 255).astype(np.uint8))
-    space = np.zeros((height, gap), np.uint8)
-    gray = np.concatenate([p for panel in panels for p in (panel, space)][:-1], axis=1)
-    alpha = np.concatenate([p for panel in panels for p in (np.full_like(panel, 255), space)][:-1], axis=1)
-    return np.stack([gray, gray, gray, alpha], axis=2)
+        width = max(1, round(w * height / h))
+        gray = (img[np.arange(height) * h // height][:, np.arange(width) * w // width] * 255).astype(np.uint8)
+        panels += [np.dstack([gray, gray, gray, np.full_like(gray, 255)]), np.zeros((height, gap, 4), np.uint8)]
+    return np.concatenate(panels[:-1], axis=1)                          # no gap after the last panel

@@ -89,12 +89,13 @@ def attribution_image(heat, scale=9, legend=True):
     """
     z = np.nan_to_num(np.asarray(heat, dtype=float))
     lim = float(np.abs(z).max()) or 1.0
-    rgb = diverging_colors(z / lim).repeat(scale, axis=0).repeat(scale, axis=1)       # (H*scale, W*scale, 3)
+    image = diverging_colors(z / lim).repeat(scale, axis=0).repeat(scale, axis=1)     # (H*scale, W*scale, 3)
     if legend:
-        width = rgb.shape[1]
+        width = image.shape[1]
         bar = diverging_colors(np.linspace(-1, 1, width))[None].repeat(max(4, scale), axis=0)
-        rgb = np.concatenate([rgb, np.zeros((max(3, scale // 2), width, 3), np.uint8), bar])
-    alpha = np.full(rgb.shape[:2] + (1,), 255, np.uint8)
+        gap = np.zeros((max(3, scale // 2), width, 3), np.uint8)
+        image = np.concatenate([image, gap, bar])
+    alpha = np.full(image.shape[:2] + (1,), 255, np.uint8)
     if legend:
-        alpha[scale * z.shape[0]:-max(4, scale)] = 0                                  # the gap shows the page
-    return np.concatenate([rgb, alpha], axis=2), lim
+        alpha[scale * z.shape[0]:-len(bar)] = 0                                         # the gap shows the page
+    return np.concatenate([image, alpha], axis=2), lim
