@@ -123,7 +123,8 @@ def test_draw_page_explains_the_guess_with_saliency_and_occlusion(at):
     assert at.metric[0].label == "Prediction"
     digit = at.metric[0].value
     assert not at.get("plotly_chart")                               # images and HTML: light for the browser
-    bars = [float(p) for p in re.findall(r'data-p="([\d.]+)"', at.html[0].proto.body)]
+    chart = next(h.proto.body for h in at.html if "probability-bars" in h.proto.body)
+    bars = [float(p) for p in re.findall(r'data-p="([\d.]+)"', chart)]
     assert len(bars) == 10 and abs(sum(bars) - 1) < 1e-3 and max(bars) == bars[int(digit)]
     maps = [i for i in at.image if any("colour bar" in c for c in i.captions)]
     assert [c.split(" (")[0] for i in maps for c in i.captions] == [f"Saliency for {digit}", f"Occlusion for {digit}"]

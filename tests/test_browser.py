@@ -131,6 +131,21 @@ def bars(page):
     }""", timeout=10_000).json_value()
 
 
+def stale_opacity(page):
+    """The opacity the page's styles give an element container that Streamlit marks stale (data-stale, and
+    the dimmed opacity Streamlit gives it while a slow rerun has not re-sent it yet)."""
+    return page.evaluate("""() => {
+        const e = document.createElement('div');
+        e.className = 'stElementContainer';
+        e.dataset.stale = 'true';
+        e.style.opacity = '0.33';
+        document.body.appendChild(e);
+        const opacity = getComputedStyle(e).opacity;
+        e.remove();
+        return Number(opacity);
+    }""")
+
+
 def exceptions(page):
     return page.locator('[data-testid="stException"]').count()
 
@@ -206,6 +221,7 @@ def test_drawn_digits_are_predicted_after_each_stroke_and_clearing_brings_the_pr
         assert len(probs) == 10 and abs(sum(probs) - 1) < 1e-3
         if digit == "7":
             screenshot(page, "draw")
+            assert stale_opacity(page) == 1     # a slow stroke does not fade the Draw page's panel
         clear(page)
         expect(prompt(page)).to_be_visible(timeout=10_000)
         expect(prediction(page)).to_have_count(0)
@@ -227,6 +243,7 @@ def test_every_page_renders_without_an_exception(app, page):
         assert exceptions(page) == 0, f"exception shown on {title}"
         if name != "draw-again":
             screenshot(page, name)
+            assert stale_opacity(page) == 0.33, title   # elsewhere Streamlit's own fading stays
     go_to(page, "Inside the network")
     page.get_by_text("An MNIST test image").click()
     wait_idle(page)
