@@ -51,16 +51,16 @@ def draw_and_predict():
 
 
 def show_input(steps):
-    """The 28x28 image the network receives, and the preprocessing steps that made it (few elements: this
-    is redrawn after every stroke)."""
+    """The 28x28 image the network receives, and the preprocessing steps that made it (one HTML element:
+    this is redrawn after every stroke)."""
     st.markdown("**What the network sees**")
     if steps["centred"] is None:
         st.caption("The 28x28 input appears here once you draw.")
         return
-    st.image(charts.upscale(steps["centred"], 5), caption="The 28x28 input")
-    st.image(charts.steps_strip(steps), output_format="PNG",
-             caption="How it got there, as for MNIST: crop to the ink, scale the longer side to 20 px, "
-                     "then centre by mass in 28x28.")
+    st.html(charts.figures_html([
+        (charts.upscale(steps["centred"], 5), "The 28x28 input", "input"),
+        (charts.steps_strip(steps), ("How it got there, as for MNIST: crop to the ink, scale the longer side to "
+                                     "20 px, then centre by mass in 28x28."), "steps")]))
 
 
 draw_and_predict()

@@ -60,9 +60,10 @@ def test_correct_a_drawing_finetune_keep_and_see_it_on_the_evaluate_page(app, pa
     draw(page, DIGITS["0"])
     expect(prediction(page)).to_have_text(re.compile(r"^[0-9]$"), timeout=10_000)
     for key in ("saliency", "occlusion"):                                              # why this guess
-        expect(page.locator(f".st-key-{key} img")).to_be_visible()
-        assert page.locator(f".st-key-{key} img").evaluate(SIZE) == [252, 265]            # 28x28 x 9, colour bar
-    assert page.locator(".st-key-occlusion img").evaluate(RED) > 0                     # strokes the guess needs
+        image = page.locator(f'figure[data-name="{key}"] img')
+        expect(image).to_be_visible()
+        assert image.evaluate(SIZE) == [252, 265]                                      # 28x28 x 9, colour bar
+    assert page.locator('figure[data-name="occlusion"] img').evaluate(RED) > 0         # strokes the guess needs
     choose(page, "Wrong? It's a", LABEL)
     page.get_by_role("button", name="Save drawing").click()
     expect(page.get_by_text(f"Saved drawing #1 as a {LABEL}")).to_be_visible(timeout=10_000)

@@ -142,6 +142,30 @@ def test_steps_strip_shows_the_three_steps_at_one_height_with_transparent_gaps()
     assert (gray[:, 52:94] == 127).all() and (gray[:, 104:] == 0).all()
 
 
+def test_figures_html_embeds_each_image_as_a_png_that_decodes_to_the_same_pixels():
+    import base64
+    import io
+
+    from PIL import Image
+    rgba = np.random.default_rng(0).integers(0, 256, (5, 7, 4), dtype=np.uint8)
+    gray = np.arange(12, dtype=np.uint8).reshape(3, 4)
+    html = charts.figures_html([(rgba, "a <b> & c", "first"), (gray, "gray", "second")], caption="<b>both</b>")
+    found = []
+
+    class Figures(HTMLParser):
+        def handle_starttag(self, tag, attrs):
+            a = dict(attrs)
+            if tag == "figure":
+                found.append([a["data-name"]])
+            elif tag == "img":
+                png = base64.b64decode(a["src"].removeprefix("data:image/png;base64,"))
+                found[-1] += [np.asarray(Image.open(io.BytesIO(png))), a["alt"]]
+    Figures().feed(html)
+    assert [(name, alt) for name, _, alt in found] == [("first", "a <b> & c"), ("second", "gray")]
+    assert np.array_equal(found[0][1], rgba) and np.array_equal(found[1][1], gray)
+    assert "a &lt;b&gt; &amp; c</figcaption>" in html and html.endswith("<b>both</b></div>")
+
+
 def test_final_bars_zoom_in_on_high_accuracies_but_never_below_zero(full_frame):
     summary = results.summary(full_frame)
     low, high = charts.final_bars_figure(summary).layout.yaxis.range

@@ -1,7 +1,12 @@
 """Pure chart functions: data in, Plotly figure (or HTML, or an image) out. No Streamlit, no cnn: unit-testable."""
+import base64
+import io
+from html import escape
+
 import numpy as np
 import plotly.express as px
 import plotly.graph_objects as go
+from PIL import Image
 from plotly.subplots import make_subplots
 
 HIGHLIGHT = "#ff4b4b"   # the predicted digit
@@ -44,6 +49,29 @@ def probability_bars(probs, height=180):
             f'<div style="text-align:center;font-size:0.75rem;opacity:0.7">digit</div>'
             f'<div style="font-size:0.875rem;opacity:0.6;margin-top:0.5rem">Softmax probabilities of the ten '
             f'digits: the network\'s confidence in each.</div></div>')
+
+
+def png_data_uri(image):
+    """An image array (uint8 gray, RGB or RGBA) -> a data: URI of its PNG, to put in HTML."""
+    buffer = io.BytesIO()
+    Image.fromarray(np.asarray(image, np.uint8)).save(buffer, format="PNG")
+    return "data:image/png;base64," + base64.b64encode(buffer.getvalue()).decode("ascii")
+
+
+def figures_html(figures, caption=""):
+    """Images with their captions, side by side and wrapping, then a caption for them all: one HTML block
+    (for st.html). `figures` holds (image array, caption, name) tuples; each <figure> carries data-name.
+    The Draw page shows its images this way because it redraws them after every stroke, and one HTML
+    element costs the browser less work than an image element per picture."""
+    items = "".join(
+        f'<figure data-name="{escape(name)}" style="margin:0 0 0.5rem 0">'
+        f'<img src="{png_data_uri(image)}" alt="{escape(text)}" style="display:block;max-width:100%;'
+        f'image-rendering:pixelated">'
+        f'<figcaption style="font-size:0.875rem;opacity:0.6;margin-top:0.25rem">{escape(text)}</figcaption>'
+        f'</figure>'
+        for image, text, name in figures)
+    note = f'<div style="font-size:0.875rem;opacity:0.6">{caption}</div>' if caption else ""
+    return f'<div style="display:flex;flex-wrap:wrap;gap:0 1.5rem">{items}</div>{note}'
 
 
 def mosaic(maps, ncols=None, gap=1):

@@ -12,7 +12,7 @@ from cnn.data import load_subset
 from cnn.evaluation import occlusion
 from cnn.finetune import FinetuneConfig, finetune
 from cnn.weights import MAX_BYTES
-from ui import eval_charts, evaluating, state
+from ui import charts, eval_charts, evaluating, state
 from ui.store import StoreError
 
 PENDING = "finetune_pending"     # the fine-tuned model waiting for Keep or Discard
@@ -20,18 +20,19 @@ EVAL_IMAGES = 2000               # MNIST test images measured before and after f
 
 
 def explain(model, x28, digit):
-    """Saliency (the engine's gradient of the digit's score) and occlusion maps, side by side, as images
-    with their titles and scales in the image captions: few elements, as this is redrawn after every stroke."""
-    maps = {"saliency": ("Saliency", cnn.saliency(model, x28, digit)),
-            "occlusion": ("Occlusion", occlusion(model, x28, digit, patch=4))}
-    for col, (key, (title, heat)) in zip(st.columns(2), maps.items()):
+    """Saliency (the engine's gradient of the digit's score) and occlusion maps, side by side, with their
+    titles and scales in their captions: one HTML element, as this is redrawn after every stroke."""
+    figures = []
+    for name, title, heat in [("saliency", "Saliency", cnn.saliency(model, x28, digit)),
+                              ("occlusion", "Occlusion", occlusion(model, x28, digit, patch=4))]:
         image, lim = eval_charts.attribution_image(heat)
-        col.container(key=key).image(image, output_format="PNG",
-                                     caption=f"{title} for {digit} (colour bar: -{lim:.2g} to +{lim:.2g})")
-    st.caption(f"**Saliency**: the gradient of the score of {digit} for each input pixel; :red[**red**] where "
-               f"more ink would make the network surer it is a {digit}, :blue[**blue**] where less. "
-               f"**Occlusion**: how much the score of {digit} drops when a 4x4 square there is blanked out; "
-               ":red[**red**] marks the strokes the guess depends on, :blue[**blue**] those against it.")
+        figures.append((image, f"{title} for {digit} (colour bar: -{lim:.2g} to +{lim:.2g})", name))
+    red, blue = '<b style="color:#d62728">red</b>', '<b style="color:#1f77b4">blue</b>'
+    st.html(charts.figures_html(figures, caption=(
+        f"<b>Saliency</b>: the gradient of the score of {digit} for each input pixel; {red} where more ink "
+        f"would make the network surer it is a {digit}, {blue} where less. <b>Occlusion</b>: how much the score "
+        f"of {digit} drops when a 4x4 square there is blanked out; {red} marks the strokes the guess depends "
+        f"on, {blue} those against it.")))
 
 
 def correction(x28, rgba, model_key):
