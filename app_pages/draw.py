@@ -13,21 +13,21 @@ st.html("<style>.stElementContainer[data-stale='true'] {opacity: 1 !important; t
 st.title("Draw a digit")
 st.caption("Draw a digit from 0 to 9 with the mouse. The network guesses after every stroke; "
            "the bin icon above the canvas (it shows on hover) starts again.")
-st.space("small")                                                     # room for the canvas toolbar
 
 
 @st.fragment
-def draw_and_predict():
-    """The canvas and everything that depends on it: a stroke reruns only this panel."""
+def draw_and_predict(model):
+    """The canvas and everything that depends on it: a stroke reruns only this panel, so it holds no widget
+    but the canvas (the model picker and the teaching panel sit outside it, and rerun only when used)."""
     canvas_col, guess_col, input_col = st.columns([3, 4, 2], gap="large")
     with canvas_col:
         drawing = st_canvas(stroke_width=18, stroke_color="#FFFFFF", background_color="#000000",
                             height=280, width=280, drawing_mode="freedraw", key="canvas",
                             update_streamlit=True, return_image_data=True)
-        model = state.model_picker("draw")
     steps = canvas_to_mnist_steps(drawing.image_data)                 # all None for an empty canvas
     x28 = steps["centred"]                                            # (28, 28) in [0, 1], or None
-    st.session_state["drawing"] = x28                                 # for the Inside page
+    st.session_state["drawing"] = x28                                 # for the Inside page and "Save drawing"
+    st.session_state["drawing_rgba"] = drawing.image_data if x28 is not None else None
 
     with guess_col:
         if x28 is None:
@@ -39,15 +39,13 @@ def draw_and_predict():
             st.metric("Prediction", str(digit), delta=f"{probs[digit]:.1%} probability", delta_color="off",
                       delta_arrow="off", help="The digit with the highest softmax probability.")
             st.html(charts.probability_bars(probs))                   # HTML: far lighter than Plotly
-            learn.correction(x28, drawing.image_data, st.session_state.get("model_key"))
+            learn.finetuned_guess(model, x28)                         # while a fine-tuned model waits
 
     with input_col:
         show_input(steps)
     if x28 is not None and model is not None:
         st.subheader("Why this guess?", divider="gray")
         learn.explain(model, x28, digit)
-    if model is not None:
-        learn.finetune_panel(model, st.session_state.get("model_key"), x28)
 
 
 def show_input(steps):
@@ -63,6 +61,11 @@ def show_input(steps):
                                      "20 px, then centre by mass in 28x28."), "steps")]))
 
 
-draw_and_predict()
+with st.columns([3, 6])[0]:
+    model = state.model_picker("draw")
+st.space("small")                                                     # room for the canvas toolbar
+draw_and_predict(model)
+if model is not None:
+    learn.teach_panel(model, st.session_state.get("model_key"))
 with st.expander("Use a model file", icon=":material/upload_file:"):
     learn.upload_panel()

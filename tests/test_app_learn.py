@@ -146,6 +146,15 @@ def test_wrong_its_a_stores_the_drawing_with_its_label(at, data_dir):
     assert any("already saved" in i.value for i in at.info) and store.count() == 1
 
 
+def test_save_drawing_with_an_empty_canvas_says_so_and_stores_nothing(at, data_dir):
+    at.run()
+    at.selectbox(key="correct_label").set_value(3).run()
+    button(at, "Save drawing").click().run()
+    assert not at.exception, at.exception
+    assert any("The canvas is empty" in w.value for w in at.warning)
+    assert DrawingStore(data_dir).count() == 0
+
+
 def test_finetune_then_keep_adds_a_selected_session_model(at, data_dir, app_env):
     shipped = (app_env / "default.npz").read_bytes()
     draw(at, seven())

@@ -47,8 +47,11 @@ def metric(page, label):
 
 
 def choose(page, label, option):
-    """Pick `option` in the selectbox labelled `label`."""
-    page.get_by_test_id("stSelectbox").filter(has_text=label).get_by_role("combobox").click()
+    """Pick `option` in the selectbox labelled `label`. Scrolled to first: a click that scrolls the page
+    opens the list, and the scroll closes it again."""
+    combobox = page.get_by_test_id("stSelectbox").filter(has_text=label).get_by_role("combobox")
+    combobox.scroll_into_view_if_needed()
+    combobox.click()
     page.get_by_role("option", name=option, exact=True).click()
     wait_idle(page)
 

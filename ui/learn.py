@@ -35,13 +35,18 @@ def explain(model, x28, digit):
         f"on, {blue} those against it.")))
 
 
-def correction(x28, rgba, model_key):
-    """'Wrong? It's a …': store the drawing with the digit the user says it is."""
-    pick, save = st.columns([3, 2], vertical_alignment="bottom")
+def correction(model_key):
+    """'Wrong? It's a …': store the drawing on the canvas with the digit the user says it is."""
+    pick, save, _ = st.columns([3, 2, 4], vertical_alignment="bottom")
     label = pick.selectbox("Wrong? It's a …", range(10), index=None, key="correct_label",
                            placeholder="choose the right digit",
-                           help="Saves this drawing with your label, to evaluate and fine-tune the model on.")
+                           help="Saves the drawing on the canvas with your label, to evaluate and fine-tune the "
+                                "model on.")
     if not save.button("Save drawing", key="save_drawing", icon=":material/bookmark_add:", disabled=label is None):
+        return
+    x28, rgba = st.session_state.get("drawing"), st.session_state.get("drawing_rgba")
+    if x28 is None:
+        st.warning("The canvas is empty: draw the digit first, then save it.")
         return
     store = evaluating.drawings_store()
     if store is None:
@@ -69,13 +74,14 @@ def _mnist():
         return (*load_subset(), f"{e} Fine-tuning mixes in the 1,000 committed training images instead.")
 
 
-def finetune_panel(model, model_key, x28):
-    """Fine-tune the current model on the stored drawings mixed with MNIST; then keep or discard it.
-    Call it inside the Draw page's fragment (Keep reruns the whole app, so every page sees the new model)."""
+def teach_panel(model, model_key):
+    """Save the drawing with its right label, fine-tune the current model on the stored drawings mixed with
+    MNIST, then keep or discard the result. Outside the Draw page's fragment: strokes do not rerun it."""
     st.subheader("Teach the model your handwriting", divider="gray")
+    correction(model_key)
     pending = st.session_state.get(PENDING)
     if pending and pending["base_key"] == model_key:
-        _show_result(pending, model, x28)
+        _show_result(pending)
         return
     store = evaluating.drawings_store()
     n = store.count() if store is not None else 0
@@ -86,9 +92,20 @@ def finetune_panel(model, model_key, x28):
                "and scaled each time), mixed with MNIST images so the model does not forget MNIST. "
                "The model in use is not changed: you keep or discard the result.")
     if st.button(f"Fine-tune on my {n} drawing{'s' * (n != 1)}", key="finetune", icon=":material/model_training:"):
-        pending = _run_finetune(model, model_key, store)
-        if pending:
-            _show_result(pending, model, x28)
+        if _run_finetune(model, model_key, store):
+            st.rerun()                          # the Draw panel above shows the fine-tuned model's guess too
+
+
+def finetuned_guess(model, x28):
+    """While a fine-tuned copy of `model` waits for Keep or Discard: its guess for the drawing, and the
+    current model's (inside the Draw panel, so it follows every stroke)."""
+    pending = st.session_state.get(PENDING)
+    if not pending or pending["base_key"] != st.session_state.get("model_key"):
+        return
+    before, after = model.predict_proba(x28[None])[0], pending["model"].predict_proba(x28[None])[0]
+    st.metric("After fine-tuning", f"{after.argmax()}", delta=f"{after.max():.0%} probability; it was "
+              f"{before.argmax()} ({before.max():.0%})", delta_color="off", delta_arrow="off",
+              help="The fine-tuned model's guess for the drawing on the canvas, and the current model's.")
 
 
 def _run_finetune(model, model_key, store):
@@ -119,23 +136,21 @@ def _run_finetune(model, model_key, store):
     pending = {"model": tuned, "base_key": model_key, "seconds": time.perf_counter() - start, "n": len(user_y),
                "mine": [float((m.predict(user_x) == user_y).mean()) for m in (model, tuned)],
                "mnist": [cnn.evaluate(model, x_test, y_test)[1], tuned.history[-1]["test_acc"]],
-               "n_test": len(y_test)}
+               "n_test": len(y_test), "note": note}
     st.session_state[PENDING] = pending
     return pending
 
 
-def _show_result(pending, model, x28):
-    tuned = pending["model"]
-    st.markdown(f"**Fine-tuned in {pending['seconds']:.1f} s** on your {pending['n']} drawings mixed with MNIST.")
-    cols = st.columns(3)
-    if x28 is not None:
-        before, after = model.predict_proba(x28[None])[0], tuned.predict_proba(x28[None])[0]
-        cols[0].metric("After fine-tuning", f"{after.argmax()}", delta=f"{after.max():.0%} probability; it was "
-                       f"{before.argmax()} ({before.max():.0%})", delta_color="off", delta_arrow="off",
-                       help="The fine-tuned model's guess for the drawing on the canvas, and the current model's.")
+def _show_result(pending):
+    if pending.get("note"):
+        st.warning(pending["note"])
+    n = pending["n"]
+    st.markdown(f"**Fine-tuned in {pending['seconds']:.1f} s** on your {n} drawing{'s' * (n != 1)} mixed with "
+                "MNIST; its guess for the drawing on the canvas is shown above, under the current model's.")
+    cols = st.columns(2)
     (mine_before, mine_after), (mnist_before, mnist_after) = pending["mine"], pending["mnist"]
-    cols[1].metric("Your drawings read right", f"{mine_after:.0%}", delta=f"{mine_after - mine_before:+.0%}")
-    cols[2].metric("MNIST test accuracy", f"{mnist_after:.1%}", delta=f"{mnist_after - mnist_before:+.1%}",
+    cols[0].metric("Your drawings read right", f"{mine_after:.0%}", delta=f"{mine_after - mine_before:+.0%}")
+    cols[1].metric("MNIST test accuracy", f"{mnist_after:.1%}", delta=f"{mnist_after - mnist_before:+.1%}",
                    help=f"On the first {pending['n_test']:,} MNIST test images, before and after.")
     keep, discard = st.columns(2)
     if keep.button("Keep the fine-tuned model", key="keep_finetuned", type="primary", icon=":material/check:",
