@@ -91,9 +91,10 @@ def teach_panel(model, model_key):
     st.caption(f"A few seconds of training on your {n} stored drawing{'s' * (n != 1)} (slightly shifted, turned "
                "and scaled each time), mixed with MNIST images so the model does not forget MNIST. "
                "The model in use is not changed: you keep or discard the result.")
-    if st.button(f"Fine-tune on my {n} drawing{'s' * (n != 1)}", key="finetune", icon=":material/model_training:"):
-        if _run_finetune(model, model_key, store):
-            st.rerun()                          # the Draw panel above shows the fine-tuned model's guess too
+    button = st.button(f"Fine-tune on my {n} drawing{'s' * (n != 1)}", key="finetune",
+                       icon=":material/model_training:")
+    if button and _run_finetune(model, model_key, store):
+        st.rerun()                              # the Draw panel above shows the fine-tuned model's guess too
 
 
 def finetuned_guess(model, x28):
