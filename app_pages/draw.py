@@ -5,10 +5,10 @@ from streamlit_drawable_canvas import st_canvas
 from cnn.preprocess import canvas_to_mnist_steps
 from ui import charts, learn, state
 
-# A stroke reruns the panel below within a fraction of a second. Streamlit fades "stale" elements over one
-# second meanwhile: here that only flickered, and the fade's animation frames cost each browser about 20% more
-# CPU per stroke whenever the server answered slowly (measured with 20 sessions on two cores). So the panel
-# keeps full opacity until its new content arrives.
+# A stroke reruns the panel below, usually within a fraction of a second. When a rerun is slow (a loaded
+# server), Streamlit fades the "stale" elements over one second meanwhile: here that only flickered, and the
+# fade's animation frames cost the browser about 20% more CPU per stroke (measured with the server made 1.5 s
+# slower). So the panel keeps full opacity until its new content arrives.
 st.html("<style>.stElementContainer[data-stale='true'] {opacity: 1 !important; transition: none !important}</style>")
 st.title("Draw a digit")
 st.caption("Draw a digit from 0 to 9 with the mouse. The network guesses after every stroke; "

@@ -60,7 +60,8 @@ def png_data_uri(image):
 
 def figures_html(figures, caption=""):
     """Images with their captions, side by side and wrapping, then a caption for them all: one HTML block
-    (for st.html). `figures` holds (image array, caption, name) tuples; each <figure> carries data-name.
+    (for st.html). `figures` holds (image array, caption as plain text, name) tuples; each <figure> carries
+    data-name. `caption` is HTML (the caller's own markup, never user input).
     The Draw page shows its images this way because it redraws them after every stroke, and one HTML
     element costs the browser less work than an image element per picture."""
     items = "".join(
