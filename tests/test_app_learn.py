@@ -147,7 +147,6 @@ def test_wrong_its_a_stores_the_drawing_with_its_label(at, data_dir):
 
 
 def test_save_drawing_with_an_empty_canvas_says_so_and_stores_nothing(at, data_dir):
-    at.run()
     at.selectbox(key="correct_label").set_value(3).run()
     button(at, "Save drawing").click().run()
     assert not at.exception, at.exception

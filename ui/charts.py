@@ -1,13 +1,13 @@
 """Pure chart functions: data in, Plotly figure (or HTML, or an image) out. No Streamlit, no cnn: unit-testable."""
 import base64
-import io
 from html import escape
 
 import numpy as np
 import plotly.express as px
 import plotly.graph_objects as go
-from PIL import Image
 from plotly.subplots import make_subplots
+
+from ui.store import png_bytes
 
 HIGHLIGHT = "#ff4b4b"   # the predicted digit
 MUTED = "#8da0cb"       # every other digit
@@ -53,9 +53,7 @@ def probability_bars(probs, height=180):
 
 def png_data_uri(image):
     """An image array (uint8 gray, RGB or RGBA) -> a data: URI of its PNG, to put in HTML."""
-    buffer = io.BytesIO()
-    Image.fromarray(np.asarray(image, np.uint8)).save(buffer, format="PNG")
-    return "data:image/png;base64," + base64.b64encode(buffer.getvalue()).decode("ascii")
+    return "data:image/png;base64," + base64.b64encode(png_bytes(image)).decode("ascii")
 
 
 def figures_html(figures, caption=""):
@@ -207,7 +205,7 @@ def upscale(image, factor=4):
 
 
 def steps_strip(steps, height=84, gap=10):
-    """The preprocessing steps side by side in one RGBA image (one image for the browser to load, not three):
+    """The preprocessing steps side by side in one RGBA image (one picture on the page, not three):
     the crop of the canvas, the crop scaled to 20 px, and the centred 28x28 input, each `height` px high
     with crisp pixels, separated by transparent gaps."""
     panels = []

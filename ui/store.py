@@ -43,10 +43,10 @@ def data_dir():
     return folder
 
 
-def png_bytes(rgba):
-    """An RGBA uint8 image (H, W, 4) -> PNG bytes."""
+def png_bytes(image):
+    """A uint8 image, gray (H, W), RGB (H, W, 3) or RGBA (H, W, 4) -> PNG bytes."""
     buf = io.BytesIO()
-    Image.fromarray(np.ascontiguousarray(rgba, dtype=np.uint8), "RGBA").save(buf, format="PNG")
+    Image.fromarray(np.ascontiguousarray(image, dtype=np.uint8)).save(buf, format="PNG")
     return buf.getvalue()
 
 
