@@ -16,6 +16,7 @@ import numpy as np
 from .data import MnistError, load_mnist
 from .model import build_model
 from .origin import train_c8p
+from .parallel import Workers
 from .training import TrainConfig, train
 
 
@@ -62,7 +63,9 @@ def main(argv=None):
     r["infer_images_per_s"] = 1000 / median_seconds(lambda: model.predict_proba(batch), 5 * args.repeats)
     one = x_test[:1].astype(np.float32) / 255
     r["predict_one_ms"] = 1000 * median_seconds(lambda: model.predict_proba(one), 200)
-    r["peak_rss_mb"] = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+    # this process's peak plus its training worker processes' (RUSAGE_CHILDREN would count, in each worker,
+    # the pages it shared with this process between fork and exec)
+    r["peak_rss_mb"] = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024 + Workers.peak_rss_mb
     if args.origin:
         n = args.origin_images
         origin = median_seconds(lambda: train_c8p(x_train[:n], y_train[:n]), 1) * 60000 / n

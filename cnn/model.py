@@ -1,6 +1,4 @@
 """A network built from an architecture string: forward, backward, prediction, looking inside."""
-import os
-
 import numpy as np
 
 from .arch import IMAGE_SIZE, parse_arch
@@ -9,7 +7,6 @@ from .layers import Conv3x3, ConvPool, Dense, MaxPool2, ReLU, softmax, softmax_c
 ACTIVATIONS = ("relu", "none")
 N_CLASSES = 10
 INFER_BATCH = 64  # images per forward pass when predicting many: small enough to stay in cache (1.8x faster than 1000)
-WORKERS = min(len(os.sched_getaffinity(0)), 4)  # threads that share a training batch (one per core)
 
 
 class Model:
@@ -101,26 +98,11 @@ class Model:
             d, grads[i] = self.layers[i].backward(d, caches[i], need_dx=need_dx or i > 0)
         return d, grads
 
-    def loss_and_grads(self, x, labels, pool=None):
-        """One training step's work: mean loss, parameter gradients and logits for a prepared batch.
-        With a thread pool, each worker takes an equal slice of the batch and the gradients are summed."""
-        n = len(x)
-        if pool is None or n < 2 * WORKERS:
-            return self._slice_grads(x, labels, n)
-        bounds = np.linspace(0, n, WORKERS + 1).astype(int)
-        work = lambda a, b: self._slice_grads(x[a:b], labels[a:b], n)  # noqa: E731
-        futures = [pool.submit(work, a, b) for a, b in zip(bounds[1:-1], bounds[2:])]
-        parts = [work(0, bounds[1])] + [f.result() for f in futures]   # this thread takes the first slice
-        grads = parts[0][1]
-        for _, more, _ in parts[1:]:
-            for g, m in zip(grads, more):
-                for k in g:
-                    g[k] += m[k]
-        return sum(p[0] for p in parts), grads, np.concatenate([p[2] for p in parts])
-
-    def _slice_grads(self, x, labels, n_batch):
-        """Loss and gradients of a slice of a batch of n_batch images, weighted as its share of the batch."""
-        share = len(x) / n_batch
+    def loss_and_grads(self, x, labels, n_batch=None):
+        """One training step's work on a prepared batch x: mean loss, parameter gradients and logits.
+        When x is a slice of a batch of n_batch images, the loss and gradients are weighted as its share,
+        so that the slices' results add up to the batch's (cnn.parallel computes slices in other processes)."""
+        share = len(x) / (n_batch or len(x))
         with np.errstate(over="ignore", invalid="ignore"):   # a diverging loss is reported by cnn.train
             logits, caches = self.forward(x, keep=True)
             loss, dlogits = softmax_cross_entropy(logits, labels)

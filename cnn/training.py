@@ -1,8 +1,10 @@
 """Training: a config and the mini-batch loop (the command line is cnn/train.py)."""
+import contextlib
 import dataclasses
+import logging
 import math
+import os
 import time
-from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 
 import numpy as np
@@ -11,10 +13,16 @@ from threadpoolctl import threadpool_limits
 from .arch import parse_arch
 from .augment import random_affine
 from .layers import softmax_cross_entropy
-from .model import ACTIVATIONS, WORKERS
+from .model import ACTIVATIONS
 from .optim import SGD, Adam
+from .parallel import CORES, WorkerError, Workers
 
+LOG = logging.getLogger(__name__)
 MAX_SEED = 2**32 - 1
+# Worker processes take about 0.2 s to start and 0.01 ms a step to talk to: below this many training images
+# in a run, or this many in a batch, one process is as fast.
+MIN_PARALLEL_IMAGES = 20000
+MIN_PARALLEL_BATCH = 16
 
 
 class DivergenceError(RuntimeError):
@@ -89,13 +97,26 @@ def train(model, x_train, y_train, x_test, y_test, config, callback=None):
            else SGD(model.params, config.lr, config.momentum))
     model.meta.update(settings=dataclasses.asdict(config), seed=config.seed)
     n_batches = math.ceil(len(x) / config.batch_size)
-    # Both cores: each worker thread takes a slice of every batch, with one BLAS thread each
-    # (NumPy releases the GIL in its array loops and matrix products).
-    with ThreadPoolExecutor(WORKERS) as pool, threadpool_limits(1, user_api="blas"):
-        return _train_epochs(model, x, y, x_test, y_test, config, opt, n_batches, rng, pool, callback)
+    # Every core: this process and CORES - 1 worker processes each take a slice of every batch, with one
+    # BLAS thread each (BLAS's own threads only pay off for matrices far larger than a batch's).
+    with _workers(model, config, len(x)) as workers, threadpool_limits(1, user_api="blas"):
+        step = workers.loss_and_grads if workers else model.loss_and_grads
+        return _train_epochs(model, x, y, x_test, y_test, config, opt, n_batches, rng, step, callback)
 
 
-def _train_epochs(model, x, y, x_test, y_test, config, opt, n_batches, rng, pool, callback):
+def _workers(model, config, n_images):
+    """Worker processes for a run large enough to gain from them, else nothing (one process trains)."""
+    if (os.name != "posix" or CORES < 2 or config.batch_size < MIN_PARALLEL_BATCH
+            or n_images * config.epochs < MIN_PARALLEL_IMAGES):
+        return contextlib.nullcontext()
+    try:
+        return Workers(model, CORES - 1, config.batch_size)
+    except (OSError, ValueError, WorkerError) as e:   # e.g. no new processes allowed: one process still trains
+        LOG.warning("training in one process: could not start worker processes (%s)", e)
+        return contextlib.nullcontext()
+
+
+def _train_epochs(model, x, y, x_test, y_test, config, opt, n_batches, rng, step, callback):
     for i, epoch in enumerate(range(len(model.history) + 1, len(model.history) + config.epochs + 1)):
         opt.lr = config.lr * config.lr_decay ** i
         before = model.get_weights()
@@ -106,7 +127,11 @@ def _train_epochs(model, x, y, x_test, y_test, config, opt, n_batches, rng, pool
             images = x[idx]                                                     # (B, 28, 28)
             if config.augment:
                 images = random_affine(images.astype(np.float32) * np.float32(1 / 255), rng)
-            loss, grads, logits = model.loss_and_grads(model.prepare(images), y[idx], pool)
+            try:
+                loss, grads, logits = step(model.prepare(images), y[idx])
+            except WorkerError:
+                model.set_weights(before)
+                raise
             if not np.isfinite(loss):
                 model.set_weights(before)
                 raise DivergenceError(f"the loss became {loss} in epoch {epoch}, batch {b + 1}: training diverged. "

@@ -91,7 +91,7 @@ class TrainingJob:
             cnn.train(self.model, *self._data, self.config, callback=self._callback)
             if self._stop.is_set():
                 status = "stopped"
-        except cnn.DivergenceError as e:
+        except (cnn.DivergenceError, cnn.WorkerError) as e:
             status, error = "failed", str(e)
         except (ValueError, MemoryError) as e:
             status, error = "failed", f"training failed: {e}"
@@ -106,7 +106,7 @@ class TrainingJob:
 
 def _lower_priority(niceness=10):
     """Let drawing sessions go first: on Linux a thread has its own nice value, and the engine's worker
-    threads, started from this thread, inherit it."""
+    processes, started from this thread, inherit it."""
     try:
         os.setpriority(os.PRIO_PROCESS, threading.get_native_id(), niceness)
     except (AttributeError, OSError):      # not Linux, or not permitted: train at normal priority

@@ -1,0 +1,159 @@
+"""Training shared out over worker processes (cnn/parallel.py)."""
+import logging
+import os
+import signal
+import subprocess
+import sys
+import textwrap
+import time
+
+import numpy as np
+import pytest
+
+import cnn
+from cnn import parallel, training
+from cnn.parallel import Workers
+
+pytestmark = pytest.mark.skipif(os.name != "posix", reason="worker processes are used on POSIX systems only")
+
+
+@pytest.fixture
+def started(monkeypatch):
+    """Every training run uses worker processes; the list collects the Workers that cnn.train started."""
+    started = []
+
+    class Spy(Workers):
+        def __init__(self, *args):
+            super().__init__(*args)
+            started.append(self)
+
+    monkeypatch.setattr(training, "MIN_PARALLEL_IMAGES", 0)
+    monkeypatch.setattr(training, "CORES", 2)
+    monkeypatch.setattr(training, "Workers", Spy)
+    return started
+
+
+def batch(subset, n=50):
+    return subset["x_train"][:n], subset["y_train"][:n]
+
+
+def test_workers_compute_what_one_process_computes(subset):
+    model = cnn.build_model("c8pc8", dtype=np.float64, seed=1)
+    images, labels = batch(subset)
+    x = model.prepare(images)
+    expected = model.loss_and_grads(x, labels)
+    with Workers(model, 2, 64) as workers:                           # three slices: 16, 17 and 17 images
+        for _ in range(2):                                            # the second step reuses the workers
+            loss, grads, logits = workers.loss_and_grads(x, labels)
+            assert loss == pytest.approx(expected[0], rel=1e-12)
+            np.testing.assert_allclose(logits, expected[2], rtol=1e-12)
+            for g, e in zip(grads, expected[1]):
+                for k in e:
+                    np.testing.assert_allclose(g[k], e[k], rtol=1e-10, atol=1e-14)
+        model.params[0]["W"][...] = 0                                 # the workers see the new weights
+        np.testing.assert_allclose(workers.loss_and_grads(x, labels)[2], model.loss_and_grads(x, labels)[2])
+        assert workers.loss_and_grads(x[:2], labels[:2])[0] == pytest.approx(model.loss_and_grads(x[:2], labels[:2])[0])
+        procs = list(workers._procs)
+    assert all(p.poll() is not None for p in procs)                   # closing ends the processes
+    assert Workers.peak_rss_mb > 10 or not os.path.exists("/proc")   # their memory, for cnn.bench
+
+
+def test_training_with_workers_matches_one_process(subset, started, monkeypatch):
+    config = cnn.TrainConfig(arch="c8p", epochs=2, n_train=1000, batch_size=32, seed=3)
+    data = (subset["x_train"], subset["y_train"], subset["x_test"][:300], subset["y_test"][:300])
+    shared = cnn.train(cnn.build_model("c8p", seed=3), *data, config)
+    again = cnn.train(cnn.build_model("c8p", seed=3), *data, config)
+    assert len(started) == 2 and all(not w._procs for w in started)   # two runs, their workers closed
+    monkeypatch.setattr(training, "CORES", 1)
+    alone = cnn.train(cnn.build_model("c8p", seed=3), *data, config)
+    assert len(started) == 2
+    for a, b, c in zip(shared, again, alone):
+        assert {k: v for k, v in a.items() if k != "seconds"} == {k: v for k, v in b.items() if k != "seconds"}
+        assert a["train_loss"] == pytest.approx(c["train_loss"], rel=1e-4)   # float32 sums in another order
+        assert a["test_acc"] == pytest.approx(c["test_acc"], abs=0.01)
+
+
+def test_a_killed_worker_stops_training_with_a_message_and_the_weights_kept(subset, started):
+    model = cnn.build_model("c8p")
+    before = model.get_weights()
+
+    def kill_at_batch_5(event):
+        if event["kind"] == "batch" and event["batch"] == 5:
+            os.kill(started[0]._procs[0].pid, signal.SIGKILL)
+
+    config = cnn.TrainConfig(arch="c8p", epochs=1, n_train=1000, batch_size=32)
+    with pytest.raises(cnn.WorkerError, match="stopped unexpectedly"):
+        cnn.train(model, subset["x_train"], subset["y_train"], subset["x_test"][:100], subset["y_test"][:100],
+                  config, kill_at_batch_5)
+    for w, b in zip(model.get_weights(), before):                     # the weights from the epoch's start
+        for k in b:
+            np.testing.assert_array_equal(w[k], b[k])
+    assert not started[0]._procs
+
+
+def test_the_app_reports_a_killed_worker(subset, started):
+    from ui.training import TrainingJob
+
+    job = TrainingJob("w", cnn.build_model("c8p"), (subset["x_train"], subset["y_train"], subset["x_test"][:100],
+                                                    subset["y_test"][:100]),
+                      cnn.TrainConfig(arch="c8p", epochs=50, n_train=1000, batch_size=32))
+    job.start()
+    deadline = time.monotonic() + 60
+    while not (started and started[0]._procs) and time.monotonic() < deadline:
+        time.sleep(0.01)
+    os.kill(started[0]._procs[0].pid, signal.SIGKILL)
+    assert job.wait(timeout=60)
+    s = job.snapshot()
+    assert s["status"] == "failed" and "worker process stopped unexpectedly" in s["error"]
+
+
+def test_training_goes_on_in_one_process_when_workers_cannot_start(subset, started, monkeypatch, caplog):
+    monkeypatch.setattr(sys, "executable", "/nonexistent/python")
+    caplog.set_level(logging.WARNING, logger="cnn.training")
+    history = cnn.train(cnn.build_model("c4p"), subset["x_train"], subset["y_train"], subset["x_test"][:100],
+                        subset["y_test"][:100], cnn.TrainConfig(arch="c4p", epochs=1, n_train=256, batch_size=32))
+    assert len(history) == 1 and not started
+    assert "could not start worker processes" in caplog.text
+
+
+def test_a_worker_error_comes_back_with_its_message(subset):
+    model = cnn.build_model("c4p")
+    x = model.prepare(batch(subset, 8)[0])
+    with Workers(model, 1, 8) as workers:
+        with pytest.raises(cnn.WorkerError, match="IndexError"):
+            workers.loss_and_grads(x, np.array([0, 1, 2, 3, 4, 5, 6, 99]))   # label 99 in the worker's slice
+        assert workers.loss_and_grads(x, np.arange(8))[0] > 0          # and the worker goes on
+
+
+def test_workers_end_when_their_parent_is_killed(tmp_path):
+    script = textwrap.dedent(f"""
+        import sys
+        sys.path.insert(0, {str(parallel.__file__.rsplit('/cnn/', 1)[0])!r})
+        import cnn
+        from cnn.parallel import Workers
+        w = Workers(cnn.build_model("c4p"), 1, 64)
+        print(w._procs[0].pid, flush=True)
+        sys.stdin.read()
+    """)
+    parent = subprocess.Popen([sys.executable, "-c", script], stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True)
+    worker = int(parent.stdout.readline())
+    parent.kill()
+    parent.wait()
+    deadline = time.monotonic() + 10
+    while _alive(worker) and time.monotonic() < deadline:
+        time.sleep(0.05)
+    assert not _alive(worker)
+
+
+def _alive(pid):
+    if not os.path.exists("/proc"):
+        try:
+            os.kill(pid, 0)
+            return True
+        except ProcessLookupError:
+            return False
+    try:
+        with open(f"/proc/{pid}/stat") as f:
+            return f.read().split(") ")[1][0] != "Z"                   # not a zombie awaiting its reaper
+    except FileNotFoundError:
+        return False
