@@ -27,7 +27,7 @@ import numpy as np
 from threadpoolctl import threadpool_limits
 
 from .arch import IMAGE_SIZE
-from .model import N_CLASSES, build_model
+from .model import N_CLASSES, add_grads, build_model
 
 # processes that share a training batch: one per core, up to 4 (a slice of a 64-image batch is small enough)
 CORES = min(len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count() or 1, 4)
@@ -94,9 +94,7 @@ class Workers:
             self._receive(proc)
             loss += float(shared.losses[i])
             parts.append(shared.logits[i][:b - a])
-            for g, theirs in zip(grads, shared.grads[i]):
-                for k in g:
-                    g[k] += theirs[k]
+            add_grads(grads, shared.grads[i])
         return loss, grads, np.concatenate(parts)
 
     @staticmethod

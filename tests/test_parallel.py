@@ -1,4 +1,4 @@
-"""Training shared out over worker processes (cnn/parallel.py)."""
+"""Training shared out over worker processes (cnn/parallel.py) and in chunks (Model.train_chunk)."""
 import logging
 import os
 import signal
@@ -56,6 +56,27 @@ def test_workers_compute_what_one_process_computes(subset):
         procs = list(workers._procs)
     assert all(p.poll() is not None for p in procs)                   # closing ends the processes
     assert Workers.peak_rss_mb > 10 or not os.path.exists("/proc")   # their memory, for cnn.bench
+
+
+def test_chunks_add_up_to_the_whole_batch(subset):
+    model = cnn.build_model("c8pc8", dtype=np.float64)
+    images, labels = batch(subset, 37)
+    x = model.prepare(images)
+    model.train_chunk = 1000
+    whole = model.loss_and_grads(x, labels)
+    model.train_chunk = 8                                             # 8 + 8 + 8 + 8 + 5 images
+    loss, grads, logits = model.loss_and_grads(x, labels)
+    assert loss == pytest.approx(whole[0], rel=1e-12)
+    np.testing.assert_allclose(logits, whole[2], rtol=1e-12)
+    for g, e in zip(grads, whole[1]):
+        for k in e:
+            np.testing.assert_allclose(g[k], e[k], rtol=1e-10, atol=1e-14)
+
+
+def test_chunk_size_follows_the_largest_im2col_copy():
+    assert cnn.build_model("c8p").train_chunk == 64                   # 13x13 patches of 4x4x1: small
+    assert cnn.build_model("c16pc16").train_chunk == 16               # 13x13x144 values per image to fit in 2 MB
+    assert cnn.build_model("c32pc64pd128").train_chunk == 16          # at least 16
 
 
 def test_training_with_workers_matches_one_process(subset, started, monkeypatch):
