@@ -105,6 +105,12 @@ def patches4x4(x):
     """(N, H, W, C) -> (N, Hp, Wp, 16*C) with Hp = (H-2)//2: the 4x4 patch under each pooled output."""
     n, h, w, c = x.shape
     hp, wp = (h - 2) // 2, (w - 2) // 2
+    if c < 4:   # few channels: 16 strided copies are faster than one copy of short runs (1.3-1.5x for c = 1)
+        patches = np.empty((n, hp, wp, 4, 4, c), x.dtype)
+        for a in range(4):
+            for b in range(4):
+                patches[:, :, :, a, b] = x[:, a:a + 2 * hp:2, b:b + 2 * wp:2]
+        return patches.reshape(n, hp, wp, 16 * c)
     sn, sh, sw, sc = x.strides
     view = as_strided(x, (n, hp, wp, 4, 4, c), (sn, 2 * sh, 2 * sw, sh, sw, sc), writeable=False)
     return view.reshape(n, hp, wp, 16 * c)                            # copies: one patch per pooled pixel
