@@ -276,3 +276,50 @@ def test_sidebar_training_shows_progress_and_stop_keeps_the_model(app, page):
     draw(page, DIGITS["1"])
     expect(prediction(page)).to_have_text(re.compile(r"^[0-9]$"), timeout=10_000)
     assert exceptions(page) == 0
+
+
+def test_a_training_run_large_enough_shares_its_batches_with_a_worker_process_that_stop_ends(app, page):
+    """100 epochs of 1,000 images is over cnn.training.MIN_PARALLEL_IMAGES: the server starts a worker."""
+    from playwright.sync_api import expect
+    url, _ = app
+    open_app(page, url)
+    sidebar = page.get_by_test_id("stSidebar")
+    sidebar.get_by_role("textbox", name="…or type your own").fill("c8p")
+    sidebar.get_by_role("spinbutton", name="Epochs").fill("100")
+    sidebar.get_by_role("spinbutton", name="Batch size").fill("16")
+    sidebar.get_by_role("spinbutton", name="Training images").fill("1000")
+    sidebar.get_by_text("Committed subset (1,000 images)").click()
+    sidebar.get_by_role("button", name="Start training").click()
+    expect(sidebar.get_by_text(re.compile(r"Training c8p-\d"))).to_be_visible(timeout=15_000)
+    assert until(lambda: worker_processes(), 15), "no training worker process started"
+    sidebar.get_by_role("button", name="Stop").click()
+    expect(sidebar.get_by_text(re.compile(r"c8p-\d+: stopped"))).to_be_visible(timeout=10_000)
+    assert until(lambda: not worker_processes(), 10), "the worker process outlived its run"
+    assert exceptions(page) == 0
+
+
+def until(condition, seconds):
+    deadline = time.monotonic() + seconds
+    while not condition():
+        if time.monotonic() > deadline:
+            return False
+        time.sleep(0.05)
+    return True
+
+
+def worker_processes():
+    """Pids of the training worker processes (cnn/parallel.py) whose parent is a Streamlit server."""
+    def cmdline(pid):
+        try:
+            return (Path("/proc") / str(pid) / "cmdline").read_bytes().replace(b"\0", b" ").decode()
+        except OSError:
+            return ""
+
+    def parent(pid):
+        try:
+            return int((Path("/proc") / str(pid) / "stat").read_text().rsplit(") ", 1)[1].split()[1])
+        except (OSError, IndexError, ValueError):
+            return 0
+
+    return [int(p.name) for p in Path("/proc").iterdir() if p.name.isdigit()
+            and "cnn.parallel import serve" in cmdline(p.name) and "streamlit" in cmdline(parent(p.name))]
