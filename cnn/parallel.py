@@ -16,6 +16,7 @@ import json
 import mmap
 import os
 import select
+import signal
 import struct
 import subprocess
 import sys
@@ -81,9 +82,7 @@ class Workers:
         if n <= len(self._procs):                                     # too few images to share out
             return self.model.loss_and_grads(x, labels)
         bounds = np.linspace(0, n, len(self._procs) + 2).astype(int)
-        for dst, src in zip(shared.weights, self.model.params):
-            for k in src:
-                dst[k][...] = src[k]
+        _copy(shared.weights, self.model.params)
         shared.inputs[bounds[1]:n] = x[bounds[1]:]
         shared.labels[:n] = labels
         for proc, a, b in zip(self._procs, bounds[1:-1], bounds[2:]):
@@ -154,6 +153,13 @@ def _size(model, n, max_batch):
     return Shared(None, model, n, max_batch).size
 
 
+def _copy(dst, src):
+    """dst[...] = src, for two lists of dicts of arrays like Model.params."""
+    for d, s in zip(dst, src):
+        for k in s:
+            d[k][...] = s[k]
+
+
 def _peak_rss_mb(proc):
     """A process's peak resident memory where /proc tells it (Linux), else 0."""
     try:
@@ -179,6 +185,7 @@ def _wait(fd, timeout=None):
 
 def serve(arg):
     """A worker process: computes the slices that stdin asks for, until stdin closes."""
+    signal.signal(signal.SIGINT, signal.SIG_IGN)                      # Ctrl+C is for the trainer, which ends us
     spec = json.loads(arg)
     reply = os.dup(1)
     os.dup2(2, 1)                                                     # stray output must not reach the pipe
@@ -189,7 +196,7 @@ def serve(arg):
     for p, w in zip(model.params, shared.weights):
         p.update(w)                                                   # compute with the shared weights
     answer = OK
-    with threadpool_limits(1, user_api="blas"):
+    with threadpool_limits(1, user_api="blas"), contextlib.suppress(BrokenPipeError):   # the trainer is gone
         while True:
             os.write(reply, answer)
             _wait(0)
@@ -199,9 +206,7 @@ def serve(arg):
             a, b, n_batch = JOB.unpack(job)
             try:
                 loss, grads, logits = model.loss_and_grads(shared.inputs[a:b], shared.labels[a:b], n_batch)
-                for dst, g in zip(shared.grads[i], grads):
-                    for k in g:
-                        dst[k][...] = g[k]
+                _copy(shared.grads[i], grads)
                 shared.logits[i][:b - a] = logits
                 shared.losses[i] = loss
                 answer = OK

@@ -12,6 +12,7 @@ import sys
 from .arch import ArchError
 from .data import MnistError, load_mnist
 from .model import ACTIVATIONS, build_model
+from .parallel import WorkerError
 from .training import DivergenceError, TrainConfig, train
 from .weights import save_model
 
@@ -43,8 +44,10 @@ def main(argv=None):
         if args.out:
             save_model(model, args.out)
             print(f"saved {args.out}", file=sys.stderr)
-    except (ArchError, ValueError, MnistError, DivergenceError, OSError) as e:
+    except (ArchError, ValueError, MnistError, DivergenceError, WorkerError, OSError) as e:
         p.exit(2, f"error: {e}\n")
+    except KeyboardInterrupt:
+        p.exit(130, "\ninterrupted" + (f": {args.out} was not written\n" if args.out else "\n"))
 
 
 def _progress_bar(event):

@@ -1,5 +1,6 @@
 """Shared fixtures. MNIST_DIR points at the real data (../shared/mnist beside the repo) unless already set."""
 import os
+import time
 from pathlib import Path
 
 import numpy as np
@@ -8,6 +9,16 @@ import pytest
 ROOT = Path(__file__).resolve().parents[1]
 SHARED_MNIST = ROOT.parent / "shared" / "mnist"
 os.environ.setdefault("MNIST_DIR", str(SHARED_MNIST))
+
+
+def until(condition, seconds):
+    """Wait up to `seconds` for condition() to be true; whether it became true."""
+    deadline = time.monotonic() + seconds
+    while not condition():
+        if time.monotonic() > deadline:
+            return False
+        time.sleep(0.05)
+    return True
 
 
 @pytest.fixture(scope="session")

@@ -291,20 +291,12 @@ def test_a_training_run_large_enough_shares_its_batches_with_a_worker_process_th
     sidebar.get_by_text("Committed subset (1,000 images)").click()
     sidebar.get_by_role("button", name="Start training").click()
     expect(sidebar.get_by_text(re.compile(r"Training c8p-\d"))).to_be_visible(timeout=15_000)
+    from conftest import until
     assert until(lambda: worker_processes(), 15), "no training worker process started"
     sidebar.get_by_role("button", name="Stop").click()
     expect(sidebar.get_by_text(re.compile(r"c8p-\d+: stopped"))).to_be_visible(timeout=10_000)
     assert until(lambda: not worker_processes(), 10), "the worker process outlived its run"
     assert exceptions(page) == 0
-
-
-def until(condition, seconds):
-    deadline = time.monotonic() + seconds
-    while not condition():
-        if time.monotonic() > deadline:
-            return False
-        time.sleep(0.05)
-    return True
 
 
 def worker_processes():

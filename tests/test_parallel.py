@@ -5,10 +5,11 @@ import signal
 import subprocess
 import sys
 import textwrap
-import time
+from pathlib import Path
 
 import numpy as np
 import pytest
+from conftest import until
 
 import cnn
 from cnn import parallel, training
@@ -119,9 +120,7 @@ def test_the_app_reports_a_killed_worker(subset, started):
                                                     subset["y_test"][:100]),
                       cnn.TrainConfig(arch="c8p", epochs=50, n_train=1000, batch_size=32))
     job.start()
-    deadline = time.monotonic() + 60
-    while not (started and started[0]._procs) and time.monotonic() < deadline:
-        time.sleep(0.01)
+    assert until(lambda: started and started[0]._procs, 60)
     os.kill(started[0]._procs[0].pid, signal.SIGKILL)
     assert job.wait(timeout=60)
     s = job.snapshot()
@@ -160,10 +159,7 @@ def test_workers_end_when_their_parent_is_killed(tmp_path):
     worker = int(parent.stdout.readline())
     parent.kill()
     parent.wait()
-    deadline = time.monotonic() + 10
-    while _alive(worker) and time.monotonic() < deadline:
-        time.sleep(0.05)
-    assert not _alive(worker)
+    assert until(lambda: not _alive(worker), 10)
 
 
 def _alive(pid):
@@ -178,3 +174,23 @@ def _alive(pid):
             return f.read().split(") ")[1][0] != "Z"                   # not a zombie awaiting its reaper
     except FileNotFoundError:
         return False
+
+
+def test_ctrl_c_stops_the_command_line_trainer_and_its_worker_without_a_traceback(tmp_path):
+    out = tmp_path / "model.npz"
+    proc = subprocess.Popen([sys.executable, "-m", "cnn.train", "--arch", "c8p", "--epochs", "3", "--out", str(out)],
+                            cwd=Path(cnn.__file__).parents[1], stderr=subprocess.PIPE, text=True,
+                            start_new_session=True)
+    seen = ""
+    while "epoch 1 [" not in seen and (c := proc.stderr.read(1)):      # until training has begun
+        seen += c
+    os.killpg(proc.pid, signal.SIGINT)                                # Ctrl+C reaches the terminal's whole group
+    err = seen + proc.communicate(timeout=60)[1]
+    assert "epoch 1 [" in err and proc.returncode == 130 and "interrupted" in err and "Traceback" not in err
+    assert not out.exists()
+    assert until(lambda: not _serving(), 10)
+
+
+def _serving():
+    ps = subprocess.run(["ps", "-eo", "args"], capture_output=True, text=True).stdout
+    return [line for line in ps.splitlines() if "cnn.parallel import serve" in line]
