@@ -279,7 +279,7 @@ def test_sidebar_training_shows_progress_and_stop_keeps_the_model(app, page):
 
 
 def test_a_training_run_large_enough_shares_its_batches_with_a_worker_process_that_stop_ends(app, page):
-    """100 epochs of 1,000 images is over cnn.training.MIN_PARALLEL_IMAGES: the server starts a worker."""
+    """100 epochs of 1,000 images are over cnn.training.MIN_PARALLEL_IMAGES: the server starts a worker."""
     from playwright.sync_api import expect
     url, _ = app
     open_app(page, url)
