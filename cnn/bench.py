@@ -5,7 +5,7 @@
 
 epoch_s is a whole 60,000-image epoch of SGD with momentum at batch 64 (fewer with --train-images,
 then extrapolated to 60,000 and said so), as cnn.train records it: the training worker processes
-start before it, about 0.2 s once per run. Every time is the median of --repeats runs.
+start before it, about 0.12 s once per run. Every time is the median of --repeats runs.
 """
 import argparse
 import json
