@@ -19,7 +19,7 @@ from .parallel import CORES, WorkerError, Workers
 
 LOG = logging.getLogger(__name__)
 MAX_SEED = 2**32 - 1
-# Worker processes take about 0.12 s to start and 0.01 ms a step to talk to: below this many training images
+# Worker processes take about 0.12 s to start and 0.08 ms a step to copy and signal: below this many images
 # in a run, or this many in a batch, one process is about as fast (one epoch of 10,000 images, start
 # included: c16pc16, the app's default, 0.55 s with a worker and 0.69 s without; c8p 0.29 s and 0.21 s).
 MIN_PARALLEL_IMAGES = 10000
