@@ -13,7 +13,7 @@ from ui import sidebar
 
 # One BLAS thread per computation: this server's sessions share its cores, and when the other core was busy
 # OpenBLAS's second thread made each stroke's occlusion map (169 small forward passes) 10 times slower
-# (200 ms of CPU instead of 20). Training keeps its two workers (cnn/training.py), each with one BLAS thread.
+# (200 ms of CPU instead of 20). Training's processes (cnn/parallel.py) also use one BLAS thread each.
 threadpool_limits(1, user_api="blas")
 
 st.set_page_config(page_title="CNN from scratch", page_icon=":material/draw:", layout="wide")

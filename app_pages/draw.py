@@ -39,7 +39,7 @@ def draw_and_predict(model):
             st.metric("Prediction", str(digit), delta=f"{probs[digit]:.1%} probability", delta_color="off",
                       delta_arrow="off", help="The digit with the highest softmax probability.")
             st.html(charts.probability_bars(probs))                   # HTML: far lighter than Plotly
-            learn.finetuned_guess(model, x28)                         # while a fine-tuned model waits
+            learn.finetuned_guess(probs, x28)                         # while a fine-tuned model waits
 
     with input_col:
         show_input(steps)

@@ -97,13 +97,13 @@ def teach_panel(model, model_key):
         st.rerun()                              # the Draw panel above shows the fine-tuned model's guess too
 
 
-def finetuned_guess(model, x28):
-    """While a fine-tuned copy of `model` waits for Keep or Discard: its guess for the drawing, and the
-    current model's (inside the Draw panel, so it follows every stroke)."""
+def finetuned_guess(before, x28):
+    """While a fine-tuned copy of the current model waits for Keep or Discard: its guess for the drawing, and
+    the current model's, whose probabilities are `before` (inside the Draw panel, so it follows every stroke)."""
     pending = st.session_state.get(PENDING)
     if not pending or pending["base_key"] != st.session_state.get("model_key"):
         return
-    before, after = model.predict_proba(x28[None])[0], pending["model"].predict_proba(x28[None])[0]
+    after = pending["model"].predict_proba(x28[None])[0]
     st.metric("After fine-tuning", f"{after.argmax()}", delta=f"{after.max():.0%} probability; it was "
               f"{before.argmax()} ({before.max():.0%})", delta_color="off", delta_arrow="off",
               help="The fine-tuned model's guess for the drawing on the canvas, and the current model's.")
