@@ -251,17 +251,23 @@ def test_every_page_renders_without_an_exception(app, page):
     assert exceptions(page) == 0
 
 
+def start_training(page, arch, epochs, batch_size):
+    """Start training `arch` from the sidebar on the committed 1,000 images; returns the sidebar."""
+    sidebar = page.get_by_test_id("stSidebar")
+    sidebar.get_by_role("textbox", name="…or type your own").fill(arch)
+    sidebar.get_by_role("spinbutton", name="Epochs").fill(str(epochs))
+    sidebar.get_by_role("spinbutton", name="Batch size").fill(str(batch_size))
+    sidebar.get_by_role("spinbutton", name="Training images").fill("1000")
+    sidebar.get_by_text("Committed subset (1,000 images)").click()
+    sidebar.get_by_role("button", name="Start training").click()
+    return sidebar
+
+
 def test_sidebar_training_shows_progress_and_stop_keeps_the_model(app, page):
     from playwright.sync_api import expect
     url, _ = app
     open_app(page, url)
-    sidebar = page.get_by_test_id("stSidebar")
-    sidebar.get_by_role("textbox", name="…or type your own").fill("c4p")
-    sidebar.get_by_role("spinbutton", name="Epochs").fill("100")
-    sidebar.get_by_role("spinbutton", name="Batch size").fill("1")          # slow enough to stop midway
-    sidebar.get_by_role("spinbutton", name="Training images").fill("1000")
-    sidebar.get_by_text("Committed subset (1,000 images)").click()
-    sidebar.get_by_role("button", name="Start training").click()
+    sidebar = start_training(page, "c4p", epochs=100, batch_size=1)        # slow enough to stop midway
     expect(sidebar.get_by_text("Training c4p-1")).to_be_visible(timeout=15_000)
     expect(sidebar.get_by_test_id("stProgress")).to_be_visible()
     expect(sidebar.get_by_test_id("stPlotlyChart").first).to_be_visible(timeout=15_000)   # live curves
@@ -283,13 +289,7 @@ def test_a_training_run_large_enough_shares_its_batches_with_a_worker_process_th
     from playwright.sync_api import expect
     url, _ = app
     open_app(page, url)
-    sidebar = page.get_by_test_id("stSidebar")
-    sidebar.get_by_role("textbox", name="…or type your own").fill("c8p")
-    sidebar.get_by_role("spinbutton", name="Epochs").fill("100")
-    sidebar.get_by_role("spinbutton", name="Batch size").fill("16")
-    sidebar.get_by_role("spinbutton", name="Training images").fill("1000")
-    sidebar.get_by_text("Committed subset (1,000 images)").click()
-    sidebar.get_by_role("button", name="Start training").click()
+    sidebar = start_training(page, "c8p", epochs=100, batch_size=16)
     expect(sidebar.get_by_text(re.compile(r"Training c8p-\d"))).to_be_visible(timeout=15_000)
     from conftest import until
     assert until(lambda: worker_processes(), 15), "no training worker process started"

@@ -38,6 +38,16 @@ def batch(subset, n=50):
     return subset["x_train"][:n], subset["y_train"][:n]
 
 
+def assert_same_step(result, expected):
+    """Two (loss, grads, logits) results of loss_and_grads agree to float64 rounding."""
+    loss, grads, logits = result
+    assert loss == pytest.approx(expected[0], rel=1e-12)
+    np.testing.assert_allclose(logits, expected[2], rtol=1e-12)
+    for g, e in zip(grads, expected[1]):
+        for k in e:
+            np.testing.assert_allclose(g[k], e[k], rtol=1e-10, atol=1e-14)
+
+
 def test_workers_compute_what_one_process_computes(subset):
     model = cnn.build_model("c8pc8", dtype=np.float64, seed=1)
     images, labels = batch(subset)
@@ -45,12 +55,7 @@ def test_workers_compute_what_one_process_computes(subset):
     expected = model.loss_and_grads(x, labels)
     with Workers(model, 2, 64) as workers:                           # three slices: 16, 17 and 17 images
         for _ in range(2):                                            # the second step reuses the workers
-            loss, grads, logits = workers.loss_and_grads(x, labels)
-            assert loss == pytest.approx(expected[0], rel=1e-12)
-            np.testing.assert_allclose(logits, expected[2], rtol=1e-12)
-            for g, e in zip(grads, expected[1]):
-                for k in e:
-                    np.testing.assert_allclose(g[k], e[k], rtol=1e-10, atol=1e-14)
+            assert_same_step(workers.loss_and_grads(x, labels), expected)
         model.params[0]["W"][...] = 0                                 # the workers see the new weights
         np.testing.assert_allclose(workers.loss_and_grads(x, labels)[2], model.loss_and_grads(x, labels)[2])
         assert workers.loss_and_grads(x[:2], labels[:2])[0] == pytest.approx(model.loss_and_grads(x[:2], labels[:2])[0])
@@ -66,12 +71,7 @@ def test_chunks_add_up_to_the_whole_batch(subset):
     model.train_chunk = 1000
     whole = model.loss_and_grads(x, labels)
     model.train_chunk = 8                                             # 8 + 8 + 8 + 8 + 5 images
-    loss, grads, logits = model.loss_and_grads(x, labels)
-    assert loss == pytest.approx(whole[0], rel=1e-12)
-    np.testing.assert_allclose(logits, whole[2], rtol=1e-12)
-    for g, e in zip(grads, whole[1]):
-        for k in e:
-            np.testing.assert_allclose(g[k], e[k], rtol=1e-10, atol=1e-14)
+    assert_same_step(model.loss_and_grads(x, labels), whole)
 
 
 def test_chunk_size_follows_the_largest_im2col_copy():
