@@ -51,9 +51,10 @@ class Workers:
         self.model = model
         spec = {"arch": model.arch, "activation": model.activation, "input_offset": model.input_offset,
                 "dtype": model.dtype.str, "n": n, "max_batch": max_batch}
+        size = _size(model, n, max_batch)
         self._file = tempfile.TemporaryFile()  # noqa: SIM115 (open while the workers live)
-        self._file.truncate(_size(model, n, max_batch))
-        self._map = mmap.mmap(self._file.fileno(), _size(model, n, max_batch))
+        self._file.truncate(size)
+        self._map = mmap.mmap(self._file.fileno(), size)
         self._shared = Shared(self._map, model, n, max_batch)
         env = {**os.environ, "PYTHONPATH": os.pathsep.join(filter(None, [str(Path(__file__).parents[1]),
                                                                           os.environ.get("PYTHONPATH")]))}
