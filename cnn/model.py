@@ -43,7 +43,8 @@ class Model:
                 forward = (h - 2) // 2 * ((w - 2) // 2) * 16 * c if fused else (h - 2) * (w - 2) * 9 * c
                 cols = max(cols, forward, h * w * 9 * n if len(layers) > 1 else 0)   # backward: input gradient
                 h, w, c = h - 2, w - 2, n
-                taps.append((f"c{n}: {h}x{w}x{c}", len(layers) - 1, "conv" if fused else "out"))
+                if fused:
+                    taps.append((f"c{n}: {h}x{w}x{c}", len(layers) - 1, "conv"))
             elif kind == "p":
                 layers.append(MaxPool2())
             else:
@@ -54,6 +55,8 @@ class Model:
                 t += fused
             if relu and kind != "p":
                 layers.append(ReLU())
+            if kind == "c" and not fused:   # after its activation, as the fused layer's map
+                taps.append((f"c{n}: {h}x{w}x{c}", len(layers) - 1, "out"))
             if fused or kind == "p":
                 taps.append((f"p: {h}x{w}x{c}", len(layers) - 1, "out"))
             t += 1
