@@ -4,7 +4,8 @@ import streamlit as st
 
 import cnn
 from cnn.data import load_subset
-from ui import charts, state
+from cnn.trace import stages
+from ui import charts, fool_panel, math_panel, state, trace_panel
 from ui.evaluating import INSPECT_KEY
 
 MAX_MAPS = 64          # channels drawn per layer; wider layers show their first MAX_MAPS
@@ -66,19 +67,27 @@ with preview:
     st.metric("Prediction", str(int(probs.argmax())), delta=f"{probs.max():.1%} probability", delta_color="off",
               delta_arrow="off", help=None if label is None else f"The true label is {label}.")
 
-maps_tab, filters_tab = st.tabs(["Feature maps", "Filters"])
+found = stages(model, image)                                          # every layer's output, by the engine
+maps_tab, trace_tab, math_tab, fool_tab, filters_tab = st.tabs(
+    ["Feature maps", "Trace a number", "The math", "Fool the network", "Filters"])
 with maps_tab:
     st.caption("Each small image is one channel, scaled to its own range: white is its strongest response.")
-    layers = model.feature_maps(image)                                 # [(label, (1, H, W, C))]
+    layers = [s for s in found if s.kind in ("conv", "pool")]
     if not layers:
         st.info(f"{model.arch} has no convolution or pooling layer: the image goes straight to dense layers.")
-    for i, (name, maps) in enumerate(layers):
-        h, w, c = maps.shape[1:]
-        kind = "pooling" if name.startswith("p") else "convolution"
-        st.markdown(f"**Layer {i + 1}: {kind}** `{name}` — {c} maps of {h}x{w}"
+    for i, stage in enumerate(layers):
+        h, w, c = stage.values.shape
+        kind = "pooling" if stage.kind == "pool" else "convolution"
+        st.markdown(f"**Layer {i + 1}: {kind}** `{stage.label}` — {c} maps of {h}x{w}"
                     + (f" (the first {MAX_MAPS} shown)" if c > MAX_MAPS else ""))
-        st.plotly_chart(charts.feature_map_figure(maps[0, :, :, :MAX_MAPS]), key=f"maps_{i}",
+        st.plotly_chart(charts.feature_map_figure(stage.values[:, :, :MAX_MAPS]), key=f"maps_{i}",
                         config={"displayModeBar": False})
+with trace_tab:
+    trace_panel.panel(found)
+with math_tab:
+    math_panel.panel()
+with fool_tab:
+    fool_panel.panel(model, image)
 with filters_tab:
     st.caption("The learned 3x3 weights: one row per filter, one column per input channel. "
                "Red is positive, blue negative; the same scale within a layer.")

@@ -1,0 +1,58 @@
+"""The teaching views in a real browser: draw a digit, open Inside the network, click a pixel of a feature map
+and see that exact value traced; fool the network. Helpers and launch flags: tests/test_browser.py."""
+import pytest
+from test_browser import (DIGITS, app, browser, draw, exceptions, go_to, open_app, page,  # noqa: F401
+                          prediction, screenshot, wait_idle)
+
+pytestmark = pytest.mark.browser
+MAP = ".st-key-trace_map .js-plotly-plot"
+
+# the page position of a data point (column x, row y) of the trace map, and the map's value there
+POINT = """([col, row]) => {
+    const gd = document.querySelector('%s');
+    const xa = gd._fullLayout.xaxis, ya = gd._fullLayout.yaxis, box = gd.getBoundingClientRect();
+    return {x: box.left + xa._offset + xa.l2p(col), y: box.top + ya._offset + ya.l2p(row),
+            value: gd._fullData[1].customdata[row * (xa.range[1] + 0.5) + col]};
+}""" % MAP
+
+
+def draw_a_digit(page, url, strokes):
+    open_app(page, url)
+    draw(page, strokes)
+    prediction(page).wait_for()
+    wait_idle(page)
+
+
+def open_tab(page, name):
+    page.get_by_role("tab", name=name).click()
+    wait_idle(page)
+
+
+def test_a_click_on_a_feature_map_traces_that_value(app, page):
+    url, _ = app
+    draw_a_digit(page, url, DIGITS["7"])
+    go_to(page, "Inside the network")
+    open_tab(page, "Trace a number")
+    page.locator(MAP).scroll_into_view_if_needed()
+    row, col = 9, 14
+    point = page.evaluate(POINT, [col, row])
+    page.mouse.click(point["x"], point["y"])
+    page.get_by_text(f"row {row}, column {col}").first.wait_for(timeout=15_000)
+    wait_idle(page)
+    assert page.get_by_label("Row (0-25)").input_value() == str(row)
+    assert page.get_by_label("Column (0-25)").input_value() == str(col)
+    formulas = page.locator(".katex-mathml annotation").all_text_contents()
+    assert any(f"{point['value']:.4f}" in f and "map holds" in f for f in formulas)
+    assert exceptions(page) == 0
+    screenshot(page, "trace")
+
+
+def test_the_network_is_fooled_on_request(app, page):
+    url, _ = app
+    draw_a_digit(page, url, DIGITS["1"])
+    go_to(page, "Inside the network")
+    open_tab(page, "Fool the network")
+    page.get_by_role("button", name="Fool the network").click()
+    page.get_by_text("the network answers").wait_for(timeout=30_000)
+    assert exceptions(page) == 0
+    screenshot(page, "fool")
