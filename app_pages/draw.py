@@ -3,7 +3,7 @@ import streamlit as st
 from streamlit_drawable_canvas import st_canvas
 
 from cnn.preprocess import canvas_to_mnist_steps
-from ui import charts, learn, state
+from ui import charts, learn, state, uncertainty
 
 # A stroke reruns the panel below, usually within a fraction of a second. When a rerun is slow (a loaded
 # server), Streamlit fades the "stale" elements over one second meanwhile: here that only flickered, and the
@@ -35,10 +35,9 @@ def draw_and_predict(model):
                     icon=":material/gesture:")
         elif model is not None:
             probs = model.predict_proba(x28[None])[0]                 # (10,)
-            digit = int(probs.argmax())
-            st.metric("Prediction", str(digit), delta=f"{probs[digit]:.1%} probability", delta_color="off",
-                      delta_arrow="off", help="The digit with the highest softmax probability.")
-            st.html(charts.probability_bars(probs))                   # HTML: far lighter than Plotly
+            shown = uncertainty.guess(model, probs)                   # calibrated; "not sure" when no digit is likely
+            digit = int(shown.argmax())
+            st.html(charts.probability_bars(shown))                   # HTML: far lighter than Plotly
             learn.finetuned_guess(probs, x28)                         # while a fine-tuned model waits
 
     with input_col:

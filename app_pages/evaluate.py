@@ -3,7 +3,7 @@ import numpy as np
 import streamlit as st
 
 from cnn.evaluation import cell_indices
-from ui import charts, eval_charts, evaluating, state
+from ui import charts, eval_charts, evaluating, state, uncertainty
 from ui.store import StoreError
 
 GALLERY = 18           # misclassified images shown for one confusion-matrix cell
@@ -75,6 +75,7 @@ def mnist_section(model, model_id):
         true = st.selectbox("True digit", range(10), key="cell_true")
         pred = st.selectbox("Predicted as", range(10), key="cell_pred")
     gallery(result, x, y, true, pred)
+    uncertainty.section(model, result, y)
 
 
 def drawings_section(model, model_id):

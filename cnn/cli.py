@@ -24,7 +24,9 @@ from .weights import save_model
 
 TOOLS = {"bench": "speed and memory figures on real MNIST",
          "experiment": "the origin's ten configurations under two protocols",
-         "synth": "accuracy on synthetic canvas drawings"}
+         "synth": "accuracy on synthetic canvas drawings",
+         "calibration": "fit a model's temperature on held-out images (calibrated probabilities)",
+         "nondigits": "how often 'not sure' flags non-digit drawings and digit drawings"}
 
 
 def main(argv=None):

@@ -105,9 +105,14 @@ def draw_digit(digit, rng, size=280):
     k = rng.choice(len(makers), p=np.array(weights) / sum(weights))
     wobble = rng.uniform(0.01, 0.05)
     strokes = makers[k](lambda x, y: (x + rng.normal(0, wobble), y + rng.normal(0, wobble)))
+    return paint(strokes, ratios[k], rng, size)
 
+
+def paint(strokes, ratio, rng, size=280):
+    """Strokes in a unit box (x right, y down) -> a canvas drawing, RGBA uint8 (size, size, 4): scaled to a
+    random height with width/height about `ratio`, slanted, turned, placed, painted with a round brush."""
     height = size * rng.uniform(0.3, 0.9)
-    width = height * ratios[k] * rng.uniform(0.7, 1.35)
+    width = height * ratio * rng.uniform(0.7, 1.35)
     slant = np.tan(rng.normal(0.06, 0.2))            # most writers lean a little to the right
     angle = np.radians(rng.normal(0, 5))
     brush = rng.uniform(14, 28) * size / 280

@@ -1,10 +1,13 @@
 """The teaching views in a real browser: draw a digit, open Inside the network, click a pixel of a feature map
 and see that exact value traced; fool the network. Helpers and launch flags: tests/test_browser.py."""
 import pytest
-from test_browser import (DIGITS, app, browser, draw, exceptions, go_to, open_app, page,  # noqa: F401
+from playwright.sync_api import expect
+
+import test_browser
+from test_browser import (DIGITS, app, browser, clear, draw, exceptions, go_to, open_app, page,  # noqa: F401
                           prediction, screenshot, wait_idle)
 
-pytestmark = pytest.mark.browser
+pytestmark = test_browser.pytestmark     # the browser marker; skipped without Chromium unless CI is set
 MAP = ".st-key-trace_map .js-plotly-plot"
 
 # the page position of a data point (column x, row y) of the trace map, and the map's value there
@@ -56,3 +59,16 @@ def test_the_network_is_fooled_on_request(app, page):
     page.get_by_text("the network answers").wait_for(timeout=30_000)
     assert exceptions(page) == 0
     screenshot(page, "fool")
+
+
+def test_a_letter_is_not_sure_and_a_digit_is_read(app, page):
+    url, trained = app
+    if not trained:
+        pytest.skip("the small fixture model is not sure of much: this needs the shipped default model")
+    draw_a_digit(page, url, [[(80, 40), (80, 240)], [(200, 40), (85, 150), (200, 240)]])     # a K
+    expect(prediction(page)).to_have_text("not sure")
+    screenshot(page, "not_sure")
+    clear(page)
+    draw(page, DIGITS["7"])
+    expect(prediction(page)).to_have_text("7")
+    assert exceptions(page) == 0
