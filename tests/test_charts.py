@@ -6,7 +6,7 @@ from html.parser import HTMLParser
 import numpy as np
 import pytest
 
-from conftest import mock_experiment
+from helpers import mock_experiment
 from ui import charts, results
 
 

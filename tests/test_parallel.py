@@ -9,7 +9,7 @@ from pathlib import Path
 
 import numpy as np
 import pytest
-from conftest import until
+from helpers import until
 
 import cnn
 from cnn import parallel, training

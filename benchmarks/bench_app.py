@@ -1,6 +1,6 @@
 """Benchmark the app in a real browser (not a test; prints the figures of the app issue):
 
-    python tests/bench_app.py [--strokes 10] [--starts 3]
+    python benchmarks/bench_app.py [--strokes 10] [--starts 3]
 
 - server start -> first render of the Draw page (canvas shown, script finished), median of --starts;
 - mouse-up -> updated Prediction: draw a digit on a cleared canvas, time from releasing the mouse until
@@ -17,8 +17,8 @@ import sys
 import time
 from pathlib import Path
 
-sys.path.insert(0, str(Path(__file__).resolve().parent))
-from test_browser import (DIGITS, IDLE, clear, draw, launch, open_app, prediction, prompt,  # noqa: E402
+sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "tests"))
+from browser_helpers import (DIGITS, IDLE, clear, draw, launch, open_app, prediction, prompt,  # noqa: E402
                           start_server, stop_server)
 
 METRIC_SHOWN = """() => [...document.querySelectorAll('[data-testid="stMetricLabel"]')]

@@ -1,6 +1,6 @@
 """Load test (not collected by pytest): N browser sessions drawing digits at once against one app server.
 
-    python tests/load_app.py [--sessions 20] [--strokes 5] [--pause 1] [--deadline 300] [--json]
+    python benchmarks/load_app.py [--sessions 20] [--strokes 5] [--pause 1] [--deadline 300] [--json]
 
 Starts `streamlit run app.py` on 127.0.0.1 (weights/, or CNN_WEIGHTS_DIR; --url for a server already running),
 opens N pages in one headless Chromium, each in its own browser context (N Streamlit sessions), one every
@@ -24,13 +24,11 @@ import tempfile
 import time
 from pathlib import Path
 
-sys.path.insert(0, str(Path(__file__).resolve().parent))
-from test_browser import CANVAS, CHROMIUM, DIGITS, IDLE, LAUNCH_ARGS, PROMPT, start_server, stop_server  # noqa: E402
+sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "tests"))
+from browser_helpers import (CANVAS, CHROMIUM, DIGITS, IDLE, MANY_PAGES_ARGS, PROMPT, start_server,  # noqa: E402
+                             stop_server)
 
 MAX_SESSIONS, MAX_STROKES = 50, 50
-# Every page is its own window here; keep Chromium from throttling the ones it considers in the background.
-ARGS = LAUNCH_ARGS + ["--disable-renderer-backgrounding", "--disable-background-timer-throttling",
-                      "--disable-backgrounding-occluded-windows"]
 SINGLE_STROKE = [(digit, strokes[0]) for digit, strokes in DIGITS.items() if len(strokes) == 1]
 # Armed just before the mouse-up: records when the button is released, and (a DOM-mutation observer) when a
 # Prediction metric is first in the page after that, then resolves window.__shown with {ms between the two,
@@ -162,7 +160,7 @@ async def run(url, args, server_pid):
     report = {"sessions": args.sessions, "strokes": args.strokes, "pause_s": args.pause, "ramp_s": args.ramp,
               "opened": 0, "latencies": [], "right": 0, "errors": []}
     async with async_playwright() as p:
-        browser = await p.chromium.launch(executable_path=CHROMIUM, headless=True, args=ARGS)
+        browser = await p.chromium.launch(executable_path=CHROMIUM, headless=True, args=MANY_PAGES_ARGS)
         try:
             watcher = asyncio.ensure_future(watch_cpu(server_pid or -1, report))
             opened, everyone = asyncio.Semaphore(0), asyncio.Event()

@@ -1,7 +1,7 @@
 """Benchmark the engine against PyTorch in one run (not a test; the project never imports torch):
 
     python -m venv /tmp/torchenv && /tmp/torchenv/bin/pip install torch==2.13.0 numpy
-    MNIST_DIR=../shared/mnist python tests/bench_torch.py --torch-python /tmp/torchenv/bin/python
+    MNIST_DIR=../shared/mnist python benchmarks/bench_torch.py --torch-python /tmp/torchenv/bin/python
 
 Times one full 60,000-image epoch of SGD with momentum at batch 64 for each architecture, alternating
 this engine (cnn.bench's epoch) and the same network in PyTorch (2 threads, the usual training loop),
