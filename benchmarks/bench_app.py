@@ -18,8 +18,7 @@ import time
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "tests"))
-from browser_helpers import (DIGITS, IDLE, clear, draw, launch, open_app, prediction, prompt,  # noqa: E402
-                          start_server, stop_server)
+from browser_helpers import DIGITS, IDLE, clear, draw, launch, open_app, prediction, prompt, start_server, stop_server  # noqa: E402
 
 METRIC_SHOWN = """() => [...document.querySelectorAll('[data-testid="stMetricLabel"]')]
                         .some(e => e.textContent.trim() === 'Prediction')"""

@@ -5,6 +5,7 @@ import shutil
 
 import numpy as np
 import pytest
+
 from helpers import ROOT, make_weights_dir
 
 SHARED_MNIST = ROOT.parent / "shared" / "mnist"
@@ -53,8 +54,9 @@ def weights(app_weights, tmp_path, monkeypatch):
 @pytest.fixture(scope="module")
 def browser():
     """One persistent headless Chromium context per test module."""
-    from browser_helpers import launch
     from playwright.sync_api import sync_playwright
+
+    from browser_helpers import launch
     with sync_playwright() as p:
         context = launch(p)
         yield context

@@ -8,8 +8,24 @@ from pathlib import Path
 
 import pytest
 
-from browser_helpers import (BROWSER_MARKS, DIGITS, bars, clear, draw, exceptions, go_to, open_app, prediction, prompt,
-                             screenshot, stale_opacity, start_server, stop_server, wait_idle, weights_env)
+from browser_helpers import (
+    BROWSER_MARKS,
+    DIGITS,
+    bars,
+    clear,
+    draw,
+    exceptions,
+    go_to,
+    open_app,
+    prediction,
+    prompt,
+    screenshot,
+    stale_opacity,
+    start_server,
+    stop_server,
+    wait_idle,
+    weights_env,
+)
 from helpers import until
 
 pytestmark = BROWSER_MARKS

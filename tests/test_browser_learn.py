@@ -7,8 +7,20 @@ import sqlite3
 
 import pytest
 
-from browser_helpers import (BROWSER_MARKS, DIGITS, draw, exceptions, go_to, open_app, prediction, screenshot,
-                             start_server, stop_server, wait_idle, weights_env)
+from browser_helpers import (
+    BROWSER_MARKS,
+    DIGITS,
+    draw,
+    exceptions,
+    go_to,
+    open_app,
+    prediction,
+    screenshot,
+    start_server,
+    stop_server,
+    wait_idle,
+    weights_env,
+)
 
 pytestmark = BROWSER_MARKS     # the browser marker; skipped without Chromium unless CI is set
 

@@ -29,7 +29,8 @@ def test_valid_architectures_build_and_predict(arch):
     ("", "empty"), ("   ", "empty"), ("c0", "from 1 to 256"), ("cp", "must be followed by a number"),
     ("x8", "unexpected character 'x'"), ("c8x", "at character 3: unexpected character 'x'"),
     ("c257", "from 1 to 256"), ("c08", "from 1 to 256"), ("ppppp", "below 1x1"),
-    ("c8pc8pc8pc8", "at character 10: this layer would shrink the image below 1x1"), ("d8c8", "cannot follow a dense layer"),
+    ("c8pc8pc8pc8", "at character 10: this layer would shrink the image below 1x1"),
+    ("d8c8", "cannot follow a dense layer"),
     ("C8", "unexpected character 'C'"), ("c8 p", "unexpected character ' '"), ("d2000", "from 1 to 1024"),
     ("c1" * 13, "more than 12 layers"), (None, "empty"),
 ])
@@ -46,7 +47,7 @@ def test_same_seed_same_weights_and_history(subset):
         model = cnn.build_model("c4p", seed=3)
         cnn.train(model, subset["x_train"], subset["y_train"], subset["x_test"][:200], subset["y_test"][:200], config)
         runs.append(model)
-    for a, b in zip(runs[0].params, runs[1].params):
+    for a, b in zip(runs[0].params, runs[1].params, strict=True):
         for k in a:
             np.testing.assert_array_equal(a[k], b[k])
     strip = lambda h: [{k: v for k, v in e.items() if k != "seconds"} for e in h]  # noqa: E731
@@ -114,7 +115,7 @@ def test_divergence_restores_the_weights_and_says_what_to_do(subset):
     config = cnn.TrainConfig(arch="c4p", epochs=1, n_train=1000, lr=10.0, optimizer="sgd", activation="none")
     with pytest.raises(cnn.DivergenceError, match="smaller learning rate"):
         cnn.train(model, subset["x_train"], subset["y_train"], subset["x_test"][:50], subset["y_test"][:50], config)
-    for p, saved in zip(model.params, before):
+    for p, saved in zip(model.params, before, strict=True):
         for k in p:
             np.testing.assert_array_equal(p[k], saved[k])
 
@@ -139,7 +140,8 @@ def test_weights_round_trip(tmp_path, subset):
     loaded = cnn.load_model(path)
     assert (loaded.arch, loaded.activation, loaded.input_offset) == ("c4pc4", "none", -0.5)
     assert loaded.history == model.history and loaded.meta["settings"]["seed"] == 5
-    np.testing.assert_array_equal(loaded.predict_proba(subset["x_test"][:20]), model.predict_proba(subset["x_test"][:20]))
+    x = subset["x_test"][:20]
+    np.testing.assert_array_equal(loaded.predict_proba(x), model.predict_proba(x))
     assert not list(tmp_path.glob("*.tmp")), "the temporary file is renamed, never left behind"
 
 

@@ -1,6 +1,7 @@
 """Reliability (issue 6) in a real browser (../shared/browser-testing.md): the form's bounds, two users saving
 under one name, a tab closed mid-training, the server killed and restarted, and the quick variant of the load
 script benchmarks/load_app.py."""
+import contextlib
 import json
 import re
 import signal
@@ -13,8 +14,17 @@ from pathlib import Path
 import pytest
 
 import cnn
-from browser_helpers import (BROWSER_MARKS, CHROMIUM, DIGITS, MANY_PAGES_ARGS, draw, open_app, prediction, start_server,
-                             stop_server)
+from browser_helpers import (
+    BROWSER_MARKS,
+    CHROMIUM,
+    DIGITS,
+    MANY_PAGES_ARGS,
+    draw,
+    open_app,
+    prediction,
+    start_server,
+    stop_server,
+)
 from helpers import ROOT, SUBSET
 
 pytestmark = BROWSER_MARKS     # skipped without Chromium unless CI is set
@@ -57,10 +67,8 @@ def niced_threads(pid):
     """Threads of the server running at nice 10: the training threads (ui/training.py lowers their priority)."""
     count = 0
     for stat in Path(f"/proc/{pid}/task").glob("*/stat"):
-        try:
+        with contextlib.suppress(OSError):                                # the thread just ended
             count += stat.read_text().rsplit(")", 1)[1].split()[16] == "10"
-        except OSError:                                                  # the thread just ended
-            pass
     return count
 
 
@@ -119,7 +127,7 @@ def test_two_browser_sessions_train_and_save_under_one_name_then_a_tab_closes_an
     loser.get_by_role("textbox", name="Save as").fill("shared-b")
     loser.get_by_role("button", name="Save to weights/").click()
     expect(loser.get_by_text("Saved as weights/shared-b.npz")).to_be_visible()
-    for page, digit in zip(users, "17"):                                 # both keep working
+    for page, digit in zip(users, "17", strict=True):                                 # both keep working
         draw(page, DIGITS[digit])
         expect(prediction(page)).to_have_text(re.compile(r"^[0-9]$"), timeout=15_000)
         assert page.locator('[data-testid="stException"]').count() == 0

@@ -8,6 +8,9 @@ import threading
 import time
 
 import numpy as np
+
+import cnn
+from cnn.weights import save_model
 from helpers import (
     ROOT,
     SUBSET,
@@ -17,9 +20,6 @@ from helpers import (
     start_training,
     wait_for_training,
 )
-
-import cnn
-from cnn.weights import save_model
 from ui import state
 from ui.training import TrainingJob
 

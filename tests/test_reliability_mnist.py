@@ -5,13 +5,13 @@ import os
 from pathlib import Path
 
 import pytest
+
+import cnn
 from helpers import (
     MNIST,
     new_app,
     start_training,
 )
-
-import cnn
 
 # ---------------------------------------------------------------- damaged MNIST
 

@@ -3,9 +3,9 @@ diverges; each with the message the user sees and nothing trained. Learning rate
 
 import numpy as np
 import pytest
-from helpers import SUBSET, new_app, number, start_training, wait_for_training
 
 import cnn
+from helpers import SUBSET, new_app, number, start_training, wait_for_training
 
 # ---------------------------------------------------------------- bad training settings in the sidebar form
 

@@ -3,9 +3,8 @@ engine in tests/test_engine.py) in the weights folder and uploaded on the Draw p
 stays. The upload widget itself: tests/test_app_learn.py."""
 
 
-from helpers import BAD_WEIGHTS, new_app
-
 import cnn
+from helpers import BAD_WEIGHTS, new_app
 
 
 def test_bad_files_in_the_weights_folder_are_listed_as_unusable_and_never_chosen(weights):
