@@ -1,22 +1,45 @@
 """The teaching views in a real browser: draw a digit, open Inside the network, click a pixel of a feature map
-and see that exact value traced; fool the network. Helpers and launch flags: tests/test_browser.py."""
+and see that exact value traced; fool the network. Helpers: tests/browser_helpers.py."""
 import pytest
 from playwright.sync_api import expect
 
-import test_browser
-from test_browser import (DIGITS, app, browser, clear, draw, exceptions, go_to, open_app, page,  # noqa: F401
-                          prediction, screenshot, wait_idle)
+from browser_helpers import (
+    BROWSER_MARKS,
+    DIGITS,
+    clear,
+    draw,
+    exceptions,
+    go_to,
+    open_app,
+    prediction,
+    screenshot,
+    start_server,
+    stop_server,
+    wait_idle,
+    weights_env,
+)
 
-pytestmark = test_browser.pytestmark     # the browser marker; skipped without Chromium unless CI is set
+pytestmark = BROWSER_MARKS     # the browser marker; skipped without Chromium unless CI is set
 MAP = ".st-key-trace_map .js-plotly-plot"
 
 # the page position of a data point (column x, row y) of the trace map, and the map's value there
 POINT = """([col, row]) => {
-    const gd = document.querySelector('%s');
+    const gd = document.querySelector('MAP');
     const xa = gd._fullLayout.xaxis, ya = gd._fullLayout.yaxis, box = gd.getBoundingClientRect();
     return {x: box.left + xa._offset + xa.l2p(col), y: box.top + ya._offset + ya.l2p(row),
             value: gd._fullData[1].customdata[row * (xa.range[1] + 0.5) + col]};
-}""" % MAP
+}""".replace("MAP", MAP)
+
+
+@pytest.fixture(scope="module")
+def app(tmp_path_factory):
+    env, trained = weights_env(tmp_path_factory)
+    env["CNN_DATA_DIR"] = str(tmp_path_factory.mktemp("user-data"))     # never the user's own drawings
+    proc, url, _ = start_server(env)
+    try:
+        yield url, trained
+    finally:
+        stop_server(proc)
 
 
 def draw_a_digit(page, url, strokes):

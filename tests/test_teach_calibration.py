@@ -1,7 +1,6 @@
 """Honest uncertainty: temperature scaling recovers a known temperature, the calibration error is computed as
 defined, calibrated probabilities equal the softmax of scaled logits, the record survives the weights file,
 the non-digit drawings are drawings, and the Draw and Evaluate pages show it all."""
-from pathlib import Path
 
 import numpy as np
 import pytest
@@ -12,8 +11,7 @@ from cnn import calibration, nondigits
 from cnn.data import load_subset
 from cnn.layers import softmax
 from cnn.weights import load_model, save_model
-
-APP = str(Path(__file__).resolve().parents[1] / "app.py")
+from helpers import APP, TIMEOUT
 
 
 def sampled(temperature, n=20000, seed=0):
@@ -88,7 +86,7 @@ def test_the_draw_page_says_not_sure_when_no_digit_is_likely():
 
 
 def test_the_evaluate_page_shows_a_reliability_diagram(app_env):
-    at = AppTest.from_file(APP, default_timeout=60).run()
+    at = AppTest.from_file(APP, default_timeout=2 * TIMEOUT).run()
     at.switch_page("app_pages/evaluate.py").run()
     assert not at.exception
     labels = [m.label for m in at.metric]

@@ -1,6 +1,5 @@
 """Fool the network (cnn/adversarial.py and its tab): the gradient it follows is right (checked against
 finite differences), the change stays a valid image, and a trained model is made to answer a chosen digit."""
-from pathlib import Path
 
 import numpy as np
 import pytest
@@ -9,8 +8,7 @@ from streamlit.testing.v1 import AppTest
 import cnn
 from cnn.adversarial import fool, target_gradient
 from cnn.data import load_subset
-
-APP = str(Path(__file__).resolve().parents[1] / "app.py")
+from helpers import APP, TIMEOUT
 
 
 @pytest.fixture(scope="module")
@@ -59,7 +57,7 @@ def test_the_work_is_bounded(trained):
 
 
 def test_the_tab_fools_the_network_only_when_asked(app_env):
-    at = AppTest.from_file(APP, default_timeout=30).run()
+    at = AppTest.from_file(APP, default_timeout=TIMEOUT).run()
     at.switch_page("app_pages/inside.py").run()
     assert not any(m.label.startswith("Size of the change") for m in at.metric)      # nothing computed yet
     target = at.selectbox(key="fool_target").value

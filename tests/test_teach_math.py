@@ -7,9 +7,8 @@ from pathlib import Path
 from streamlit.testing.v1 import AppTest
 
 from cnn import layers
+from helpers import APP, TIMEOUT
 from ui import math_panel
-
-APP = str(Path(__file__).resolve().parents[1] / "app.py")
 
 
 def shown_functions():
@@ -26,7 +25,7 @@ def test_every_layer_kind_and_its_backward_pass_is_shown():
 
 
 def test_the_code_shown_is_the_engines_source_file(app_env):
-    at = AppTest.from_file(APP, default_timeout=30).run()
+    at = AppTest.from_file(APP, default_timeout=TIMEOUT).run()
     at.switch_page("app_pages/inside.py").run()
     assert not at.exception
     shown = [c.value for c in at.code]

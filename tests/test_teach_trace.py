@@ -1,6 +1,5 @@
 """Trace any number (cnn/trace.py and the Inside page's "Trace a number" tab): every value of every layer,
 recomputed from the parts a trace shows, equals the engine's own number, for every kind of architecture."""
-from pathlib import Path
 
 import numpy as np
 import pytest
@@ -10,8 +9,8 @@ import cnn
 from cnn.data import load_subset
 from cnn.layers import Conv3x3, MaxPool2
 from cnn.trace import stages, trace
+from helpers import APP, TIMEOUT
 
-APP = str(Path(__file__).resolve().parents[1] / "app.py")
 ARCHS = [("c8p", "relu"), ("c4c4", "relu"), ("pc4", "relu"), ("c4pp", "none"), ("c4pd8", "relu"), ("d16", "none"),
          ("p", "relu"), ("c4pc6pd8", "none")]
 
@@ -43,7 +42,7 @@ def test_the_feature_maps_shown_are_the_traced_stages(arch, activation, image):
     maps = [s for s in stages(model, image) if s.kind in ("conv", "pool")]
     shown = model.feature_maps(image)
     assert [name for name, _ in shown] == [s.label for s in maps]
-    for (_, values), stage in zip(shown, maps):
+    for (_, values), stage in zip(shown, maps, strict=True):
         np.testing.assert_array_equal(values[0], stage.values)
         if activation == "relu":
             assert values.min() >= 0                                      # every map after its activation
@@ -85,7 +84,7 @@ def test_an_out_of_range_position_is_refused(image):
 
 @pytest.fixture
 def inside(app_env):
-    at = AppTest.from_file(APP, default_timeout=30).run()
+    at = AppTest.from_file(APP, default_timeout=TIMEOUT).run()
     return at.switch_page("app_pages/inside.py").run()
 
 
