@@ -5,7 +5,7 @@ import streamlit as st
 import cnn
 from cnn.data import load_subset
 from cnn.trace import stages
-from ui import charts, fool_panel, math_panel, state, trace_panel
+from ui import charts, fool_panel, math_panel, state, trace_panel, watch_panel
 from ui.evaluating import INSPECT_KEY
 
 MAX_MAPS = 64          # channels drawn per layer; wider layers show their first MAX_MAPS
@@ -68,8 +68,8 @@ with preview:
               delta_arrow="off", help=None if label is None else f"The true label is {label}.")
 
 found = stages(model, image)                                          # every layer's output, by the engine
-maps_tab, trace_tab, math_tab, fool_tab, filters_tab = st.tabs(
-    ["Feature maps", "Trace a number", "The math", "Fool the network", "Filters"])
+maps_tab, trace_tab, math_tab, fool_tab, filters_tab, watch_tab = st.tabs(
+    ["Feature maps", "Trace a number", "The math", "Fool the network", "Filters", "Watch it learn"])
 with maps_tab:
     st.caption("Each small image is one channel, scaled to its own range: white is its strongest response.")
     layers = [s for s in found if s.kind in ("conv", "pool")]
@@ -101,3 +101,5 @@ with filters_tab:
                     + (f" (the first {MAX_FILTER_SIDE} of each shown)" if big else ""))
         st.plotly_chart(charts.filter_figure(weights[:, :, :MAX_FILTER_SIDE, :MAX_FILTER_SIDE]),
                         key=f"filters_{i}", config={"displayModeBar": False})
+with watch_tab:
+    watch_panel.panel()

@@ -95,3 +95,27 @@ def test_a_letter_is_not_sure_and_a_digit_is_read(app, page):
     draw(page, DIGITS["7"])
     expect(prediction(page)).to_have_text("7")
     assert exceptions(page) == 0
+
+
+def test_the_first_layer_is_watched_live_during_a_sidebar_run_then_stepped_through(app, page):
+    url, _ = app
+    open_app(page, url)
+    go_to(page, "Inside the network")
+    open_tab(page, "Watch it learn")
+    sidebar = page.get_by_test_id("stSidebar")
+    sidebar.get_by_role("textbox", name="…or type your own").fill("c32pc64pd128")
+    sidebar.get_by_role("spinbutton", name="Epochs").fill("1")
+    sidebar.get_by_role("spinbutton", name="Training images").fill("20000")
+    sidebar.get_by_role("button", name="Start training").click()
+    page.get_by_text("is training").wait_for(timeout=60_000)
+    step = metric(page, "Training step")
+    first = step.inner_text()
+    expect(step).not_to_have_text(first, timeout=30_000)              # a newer snapshot arrived by itself
+    page.get_by_role("slider").wait_for(timeout=120_000)               # the run ended: step through it
+    assert exceptions(page) == 0
+    screenshot(page, "watch")
+
+
+def metric(page, label):
+    return (page.get_by_test_id("stMetric").filter(has=page.get_by_test_id("stMetricLabel")
+                                                   .get_by_text(label, exact=True)).get_by_test_id("stMetricValue"))

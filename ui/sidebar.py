@@ -10,7 +10,7 @@ from cnn.arch import HELP
 from cnn.data import load_subset
 from cnn.training import MAX_SEED
 from cnn.weights import save_model, to_bytes
-from ui import charts, state
+from ui import charts, state, watch_panel
 from ui.training import TrainingJob
 
 POLL_SECONDS = 0.5
@@ -90,7 +90,9 @@ def _start(request, box):
         box.error(f"**Settings:** {e}")
         return
     n = st.session_state["job_counter"] = st.session_state.get("job_counter", 0) + 1
-    st.session_state["job"] = TrainingJob(f"{spec.arch}-{n}", model, data, config, alive=_session_alive()).start()
+    job = TrainingJob(f"{spec.arch}-{n}", model, data, config, alive=_session_alive())
+    job.recorder = watch_panel.recorder(model, data, config)         # snapshots for "Watch it learn"
+    st.session_state["job"] = job.start()
     st.session_state["job_collected"] = False
 
 

@@ -86,3 +86,21 @@ def reliability_figure(bins, calibrated_bins=None):
     fig.update_yaxes(title_text="accuracy", range=[0, 1.02], fixedrange=True)
     fig.update_layout(legend=dict(orientation="h", yanchor="top", y=-0.2))
     return _compact(fig, 380)
+
+
+def weights_grid_figure(tiles, ncols=8):
+    """Small weight maps (H, W, K), e.g. K filters of a one-channel convolution, in a grid of `ncols`
+    columns: red positive, blue negative, white zero, on one scale for all."""
+    tiles = np.asarray(tiles, dtype=float)
+    h, w, k = tiles.shape
+    ncols = min(ncols, k)
+    nrows = -(-k // ncols)
+    z = np.full((nrows * (h + 1) - 1, ncols * (w + 1) - 1), np.nan)       # NaN gaps are drawn blank
+    for i in range(k):
+        r, c = divmod(i, ncols)
+        z[r * (h + 1):r * (h + 1) + h, c * (w + 1):c * (w + 1) + w] = tiles[:, :, i]
+    lim = float(np.nanmax(np.abs(z))) or 1.0
+    fig = go.Figure(go.Heatmap(z=z, colorscale="RdBu_r", zmin=-lim, zmax=lim, showscale=False,
+                               hovertemplate="%{z:.3f}<extra></extra>"))
+    _grid_axes(fig, *z.shape)
+    return _compact(fig, int(np.clip(z.shape[0] * 300 / z.shape[1], 80, 400)) + 40)

@@ -24,6 +24,7 @@ class TrainingJob:
         self.name, self.model, self.config = name, model, config
         self._data = data                                # (x_train, y_train, x_test, y_test)
         self._alive = alive                              # () -> bool: is the session that started it connected?
+        self.recorder = None                             # optional callable(event), e.g. cnn.snapshots.Snapshots
         self._gone_since = None
         self._stop = threading.Event()
         self._lock = threading.Lock()
@@ -71,6 +72,8 @@ class TrainingJob:
                     self._state["points"].append((event["epoch"] - 1 + event["batch"] / n, event["loss"]))
             else:
                 self._state["epochs"].append({k: v for k, v in event.items() if k != "kind"})
+        if self.recorder is not None:
+            self.recorder(event)
         if self._orphaned():
             self.stop()
         return self._stop.is_set()
