@@ -42,3 +42,27 @@ def fool(model, image, target, step=0.1, max_steps=MAX_STEPS):
     return {"image": x.astype(np.float32), "delta": delta.astype(np.float32), "steps": n,
             "success": bool(probs.argmax() == target), "l2": float(np.linalg.norm(delta)),
             "linf": float(np.abs(delta).max()), "before": before, "after": probs}
+
+
+def main(argv=None):
+    import argparse
+    p = argparse.ArgumentParser(prog="python -m cnn adversarial",
+                                description="How large a change fools a model: each of the first N MNIST test "
+                                            "images pushed to the next digit (label + 1).")
+    p.add_argument("--model", default="weights/default.npz", help="weights file (.npz)")
+    p.add_argument("--n", type=int, default=100, help="test images")
+    args = p.parse_args(argv)
+    from .data import MnistError, load_mnist
+    from .weights import WeightsError, load_model
+    try:
+        model = load_model(args.model)
+        _, _, x_test, y_test = load_mnist()
+    except (WeightsError, MnistError, OSError) as e:
+        p.exit(2, f"error: {e}\n")
+    runs = [fool(model, x_test[i] / np.float32(255), (int(y_test[i]) + 1) % 10) for i in range(args.n)]
+    done = [r for r in runs if r["success"]]
+    print(f"{args.model}: {len(done)} of {len(runs)} test images fooled into the next digit")
+    for key in ("steps", "l2", "linf"):
+        values = np.array([r[key] for r in done], float)
+        print(f"  {key}: median {np.median(values):.2f}, 10th-90th percentile {np.percentile(values, 10):.2f}"
+              f"-{np.percentile(values, 90):.2f}")

@@ -26,7 +26,8 @@ TOOLS = {"bench": "speed and memory figures on real MNIST",
          "experiment": "the origin's ten configurations under two protocols",
          "synth": "accuracy on synthetic canvas drawings",
          "calibration": "fit a model's temperature on held-out images (calibrated probabilities)",
-         "nondigits": "how often 'not sure' flags non-digit drawings and digit drawings"}
+         "nondigits": "how often 'not sure' flags non-digit drawings and digit drawings",
+         "adversarial": "how large an input change fools a model (test images pushed to another digit)"}
 
 
 def main(argv=None):

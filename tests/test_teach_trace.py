@@ -108,6 +108,8 @@ def test_the_trace_follows_the_number_inputs(inside):
     at.number_input(key="trace_col").set_value(11).run()
     assert not at.exception
     assert any("channel 3, row 20, column 11" in m.value for m in at.markdown)
-    at.selectbox(key="trace_stage").set_value(2).run()            # pooling: 13x13, so row 20 is brought back in range
+    at.selectbox(key="trace_stage").set_value(2).run()            # pooling, 13x13: its strongest value is shown
     assert not at.exception
-    assert at.number_input(key="trace_row").value == 12
+    row, col, unit = (at.number_input(key=f"trace_{k}").value for k in ("row", "col", "unit"))
+    assert row <= 12 and col <= 12
+    assert any(f"channel {unit}, row {row}, column {col}" in m.value for m in at.markdown)

@@ -37,7 +37,7 @@ def pick_map_figure(z, selected=None, box=None, hover="row %{y}, column %{x}: %{
         fig.add_shape(type="rect", x0=c - 0.5, x1=c + bw - 0.5, y0=r - 0.5, y1=r + bh - 0.5,
                       line=dict(color=SELECTED, width=width))
     _grid_axes(fig, h, w)
-    return _compact(fig, height or int(np.clip(h * 360 / max(h, w), 60, 380)) + 20)
+    return _compact(fig, height or int(np.clip(h * 300 / max(h, w), 60, 300)) + 20)
 
 
 def numbers_figure(arrays, titles, highlight=None):
@@ -72,14 +72,16 @@ def bars_figure(labels, values, highlight=None, title="", fmt=".3f"):
 
 def reliability_figure(bins, calibrated_bins=None):
     """Reliability diagram: accuracy against mean confidence per confidence bin (a perfectly calibrated
-    model lies on the diagonal). bins: dicts with confidence, accuracy, count (from cnn.calibration)."""
+    model lies on the diagonal). bins: dicts with confidence, accuracy, count (from cnn.calibration). A dot's
+    size grows with its images: a bin of a few images is far from the diagonal by chance alone."""
     fig = go.Figure(go.Scatter(x=[0, 1], y=[0, 1], mode="lines", line=dict(color="gray", dash="dot"),
                                name="perfect calibration", hoverinfo="skip"))
     for name, data, color in (("raw softmax", bins, "#8da0cb"), ("calibrated", calibrated_bins, SELECTED)):
         if data:
             fig.add_trace(go.Scatter(
-                x=[b["confidence"] for b in data], y=[b["accuracy"] for b in data], mode="lines+markers", name=name,
-                line=dict(color=color), customdata=[b["count"] for b in data],
+                x=[b["confidence"] for b in data], y=[b["accuracy"] for b in data], mode="markers", name=name,
+                customdata=[b["count"] for b in data], marker=dict(color=color, opacity=0.8,
+                                                                   size=[5 + 4 * np.log10(b["count"]) for b in data]),
                 hovertemplate="confidence %{x:.3f}: accuracy %{y:.3f} (%{customdata} images)<extra>" + name
                 + "</extra>"))
     fig.update_xaxes(title_text="confidence (largest probability)", range=[0, 1.02], fixedrange=True)

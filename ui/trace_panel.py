@@ -59,6 +59,10 @@ def choose(found):
     flat = _flat(stage)
     st.session_state["trace_flat"] = flat
     best = np.unravel_index(int(np.argmax(stage.values)), stage.values.shape)    # the strongest value first
+    if st.session_state.get("trace_shown") != (s, stage.label):                    # a new layer: start there
+        st.session_state["trace_shown"] = (s, stage.label)
+        for key, value in zip(("row", "col", "unit"), best, strict=True):
+            st.session_state[KEYS[key]] = int(value)
     _clamp(KEYS["unit"], c - 1, best[2])
     _clamp(KEYS["row"], h - 1, best[0])
     _clamp(KEYS["col"], w - 1, best[1])
@@ -126,9 +130,14 @@ def show_conv(t, found, stage):
 
 def _equation(t, sum_tex):
     relu = t["relu"]
-    st.latex(rf"z = {sum_tex} + b = {t['sum']:.4f} + ({t['bias']:.4f}) = {t['pre_activation']:.4f}")
-    st.latex((rf"\mathrm{{ReLU}}(z) = \max(z, 0) = {t['total']:.4f}" if relu else rf"y = z = {t['total']:.4f}")
-             + rf"\quad\text{{(the map holds }}{t['value']:.4f}\text{{)}}")
+    st.latex(rf"z = {sum_tex} + b")
+    st.latex(rf"z = {t['sum']:.4f} + ({t['bias']:.4f}) = {t['pre_activation']:.4f}")
+    st.latex(rf"\mathrm{{ReLU}}(z) = \max(z, 0) = {t['total']:.4f}" if relu else rf"y = z = {t['total']:.4f}")
+    _holds(t)
+
+
+def _holds(t):
+    st.latex(rf"\text{{the map holds }}{t['value']:.4f}")
 
 
 def show_pool(t, found, stage):
@@ -139,7 +148,8 @@ def show_pool(t, found, stage):
     st.plotly_chart(teach_charts.numbers_figure([t["window"]], ["2x2 window (the winner outlined)"], highlight=(r, c)),
                     key="trace_numbers", config={"displayModeBar": False})
     values = ", ".join(f"{v:.4f}" for v in t["window"].ravel())
-    st.latex(rf"\max({values}) = {t['total']:.4f}\quad\text{{(the map holds }}{t['value']:.4f}\text{{)}}")
+    st.latex(rf"\max({values}) = {t['total']:.4f}")
+    _holds(t)
     if stage.layer is found[stage.source].layer:
         st.caption("This layer runs fused with the convolution before it (ConvPool): the engine takes the maximum "
                    "of the four convolutions before adding the bias and applying ReLU. Same number: the bias is the "
