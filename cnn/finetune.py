@@ -90,3 +90,4 @@ def _record(tuned, config, n_user, losses, seconds, x_eval, y_eval):
         record["test_loss"], record["test_acc"] = evaluate(tuned, x_eval, y_eval)
     tuned.history.append(record)
     tuned.meta["finetuned"] = {"steps": len(losses), "drawings": n_user, "lr": config.lr, "seed": config.seed}
+    tuned.meta.pop("calibration", None)        # fitted to the weights before: no longer true of these

@@ -157,3 +157,9 @@ BAD_WEIGHTS = {     # case: (the file's bytes, what the error message says)
     "infinite weights": (_weights_with(array_change={"0.b": np.full(2, np.inf, np.float32)}), "NaN or infinite"),
     "integer weights": (_weights_with(array_change={"0.b": np.zeros(2, np.int64)}), "floating point"),
 }
+
+
+def layer_charts(at):
+    """Keys of the Inside page's feature-map and filter charts (its teaching tabs add charts of their own)."""
+    keys = [c.proto.id.rsplit("-", 1)[-1] for c in at.get("plotly_chart")]
+    return [k for k in keys if k.startswith(("maps_", "filters_"))]

@@ -6,7 +6,7 @@ import pytest
 import streamlit as st
 from streamlit.testing.v1 import AppTest
 
-from helpers import APP, TIMEOUT, start_training, wait_for_training
+from helpers import APP, TIMEOUT, layer_charts, start_training, wait_for_training
 
 
 @pytest.fixture
@@ -37,8 +37,7 @@ def test_inside_page_shows_every_layer_for_a_test_image(at):
     assert not at.exception
     # c8p: one convolution, one pooling -> two feature-map charts (+ one filter chart)
     assert at.metric[0].label == "Prediction"
-    keys = [c.proto.id.rsplit("-", 1)[-1] for c in at.get("plotly_chart")]
-    assert [k for k in keys if k.startswith(("maps_", "filters_"))] == ["maps_0", "maps_1", "filters_0"]
+    assert layer_charts(at) == ["maps_0", "maps_1", "filters_0"]
 
 
 def test_compare_page_switches_protocol(at):

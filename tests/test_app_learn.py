@@ -12,6 +12,7 @@ import pytest
 from PIL import Image
 from streamlit.testing.v1 import AppTest
 
+from helpers import layer_charts
 from ui.store import DrawingStore
 
 APP = os.environ.get("CNN_TEST_APP") or str(Path(__file__).resolve().parents[1] / "app.py")
@@ -84,7 +85,7 @@ def test_inspect_opens_a_misclassified_image_inside_the_network(at):
     caption = at.session_state["inspect_image"]["caption"]
     assert caption.startswith("MNIST test image #")
     assert at.radio(key="inside_source").value == caption                # the Inside page shows that image
-    assert at.metric[0].label == "Prediction" and len(at.get("plotly_chart")) == 3
+    assert at.metric[0].label == "Prediction" and layer_charts(at) == ["maps_0", "maps_1", "filters_0"]
 
 
 def test_evaluate_page_falls_back_to_the_committed_subset(at, monkeypatch, tmp_path):

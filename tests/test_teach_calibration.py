@@ -61,6 +61,15 @@ def test_the_record_is_stored_with_the_model_and_read_back(tmp_path):
     assert calibration.temperature(cnn.build_model("c4p")) == 1.0     # none stored: the raw softmax
 
 
+def test_a_fine_tuned_copy_does_not_claim_its_originals_temperature():
+    from cnn.finetune import FinetuneConfig, finetune
+    x_train, y_train, _, _ = load_subset()
+    model = cnn.build_model("c4p", seed=0)
+    model.meta["calibration"] = {"temperature": 1.5, "fitted_on": 10, "ece_before": 0.1, "ece_after": 0.05}
+    tuned = finetune(model, x_train[:8], y_train[:8], x_train, y_train, FinetuneConfig(steps=2))
+    assert calibration.temperature(tuned) == 1.0 and calibration.temperature(model) == 1.5
+
+
 def test_the_non_digit_drawings_are_canvas_drawings_of_every_kind():
     drawings = list(nondigits.iter_nondigits(1, seed=3))
     assert [name for _, name in drawings] == list(nondigits.TEMPLATES)
