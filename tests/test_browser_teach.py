@@ -105,13 +105,13 @@ def test_the_first_layer_is_watched_live_during_a_sidebar_run_then_stepped_throu
     sidebar = page.get_by_test_id("stSidebar")
     sidebar.get_by_role("textbox", name="…or type your own").fill("c32pc64pd128")
     sidebar.get_by_role("spinbutton", name="Epochs").fill("1")
-    sidebar.get_by_role("spinbutton", name="Training images").fill("20000")
+    sidebar.get_by_role("spinbutton", name="Training images").fill("10000")
     sidebar.get_by_role("button", name="Start training").click()
     page.get_by_text("is training").wait_for(timeout=60_000)
     step = metric(page, "Training step")
     first = step.inner_text()
     expect(step).not_to_have_text(first, timeout=30_000)              # a newer snapshot arrived by itself
-    page.get_by_role("slider").wait_for(timeout=120_000)               # the run ended: step through it
+    page.get_by_role("slider").wait_for(timeout=300_000)               # the run ended: step through it
     assert exceptions(page) == 0
     screenshot(page, "watch")
 

@@ -129,7 +129,7 @@ def test_two_browser_sessions_train_and_save_under_one_name_then_a_tab_closes_an
     expect(loser.get_by_text("Saved as weights/shared-b.npz")).to_be_visible()
     for page, digit in zip(users, "17", strict=True):                                 # both keep working
         draw(page, DIGITS[digit])
-        expect(prediction(page)).to_have_text(re.compile(r"^[0-9]$"), timeout=15_000)
+        expect(prediction(page)).to_have_text(re.compile(r"^([0-9]|not sure)$"), timeout=15_000)   # a weak c4p
         assert page.locator('[data-testid="stException"]').count() == 0
 
     leaver = chromium()                                                  # a user who closes the tab mid-run
