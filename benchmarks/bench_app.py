@@ -87,7 +87,7 @@ def main():
     folder = Path(os.environ.get("CNN_WEIGHTS_DIR") or Path(__file__).resolve().parents[1] / "weights")
     if not (folder / "default.npz").exists():
         p.exit(2, f"error: {folder}/default.npz is missing: the Draw page would have no model to time. "
-                  "Train one (python -m cnn.train --out weights/default.npz) or set CNN_WEIGHTS_DIR.\n")
+                  "Train one (python -m cnn train --out weights/default.npz) or set CNN_WEIGHTS_DIR.\n")
     from playwright.sync_api import sync_playwright
     with sync_playwright() as pw:
         context = launch(pw)

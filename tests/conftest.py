@@ -3,7 +3,6 @@ the real data (../shared/mnist beside the repo) unless already set."""
 import os
 import shutil
 
-import numpy as np
 import pytest
 
 import cnn
@@ -16,8 +15,8 @@ os.environ.setdefault("MNIST_DIR", str(SHARED_MNIST))
 @pytest.fixture(scope="session")
 def subset():
     """A small real MNIST subset committed to the repo: 1,000 training and 2,000 test images."""
-    with np.load(ROOT / "tests" / "data" / "mnist_subset.npz") as f:
-        return {k: f[k] for k in f.files}
+    from cnn.data import FILES, load_subset
+    return dict(zip(FILES, load_subset(), strict=True))
 
 
 @pytest.fixture(scope="session")

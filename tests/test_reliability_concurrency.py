@@ -175,7 +175,7 @@ def test_a_training_run_whose_tab_is_gone_stops_by_itself(monkeypatch):
     connected = threading.Event()
     connected.set()
     x_train, y_train, x_test, y_test = load_subset()
-    config = cnn.TrainConfig(arch="c4p", epochs=100, n_train=1000, batch_size=1)
+    config = cnn.TrainConfig(epochs=100, n_train=1000, batch_size=1)
     job = TrainingJob("t", cnn.build_model("c4p"), (x_train, y_train, x_test[:100], y_test[:100]), config,
                       alive=connected.is_set).start()
     time.sleep(0.5)

@@ -77,7 +77,7 @@ def test_real_divergence_keeps_the_model_in_use_and_suggests_a_smaller_learning_
     assert all(np.isfinite(a).all() for p in job.model.params for a in p.values())   # restored, never NaN
 
 
-CLI_REFUSED = {      # python -m cnn.train arguments: the message on stderr (a few more are in tests/test_engine.py)
+CLI_REFUSED = {      # python -m cnn train arguments: the message on stderr (a few more are in tests/test_engine.py)
     ("--lr", "nan"): "learning rate", ("--lr", "1e9"): "learning rate", ("--lr", "-0.1"): "learning rate",
     ("--epochs", "0"): "epochs", ("--n-train", "0"): "training images", ("--seed", "-1"): "seed",
     ("--seed", str(2**32)): "seed", ("--batch-size", "500", "--n-train", "100"): "batch size",
@@ -85,13 +85,11 @@ CLI_REFUSED = {      # python -m cnn.train arguments: the message on stderr (a f
 
 
 def test_bad_settings_on_the_command_line_exit_with_a_message_before_loading_anything(capsys, monkeypatch):
-    import importlib
-    monkeypatch.setattr(cnn, "train", cnn.train)      # importing the module cnn.train shadows the function: restore it
-    cli = importlib.import_module("cnn.train")
+    from cnn import cli
     monkeypatch.setattr(cli, "load_mnist", lambda: pytest.fail("loaded MNIST despite bad settings"))
     for args, fragment in CLI_REFUSED.items():
         with pytest.raises(SystemExit) as stop:
-            cli.main(list(args))
+            cli.main(["train", *args])
         err = capsys.readouterr().err
         assert stop.value.code == 2 and err.startswith("error: ") and fragment in err, (args, err)
         assert "Traceback" not in err
