@@ -5,13 +5,17 @@ import logging
 import math
 import os
 import time
+from collections.abc import Callable
 from dataclasses import dataclass
+from typing import Any, Self
 
 import numpy as np
+from numpy.typing import NDArray
 from threadpoolctl import threadpool_limits
 
 from .augment import random_affine
 from .layers import softmax_cross_entropy
+from .model import Model
 from .optim import SGD, Adam
 from .parallel import CORES, WorkerError, Workers
 
@@ -40,7 +44,7 @@ class TrainConfig:
     augment: bool = False      # random small shifts, rotations and scalings of each training image
     seed: int = 0              # seeds the weights, the batch order and the augmentation
 
-    def validate(self, n_available=60000):
+    def validate(self, n_available: int = 60000) -> Self:
         """Raise ValueError saying which setting is wrong and what is allowed."""
         checks = [
             (_is_int(self.epochs) and 1 <= self.epochs <= 1000, "epochs must be a whole number from 1 to 1000"),
@@ -69,14 +73,15 @@ def _is_num(v):
     return isinstance(v, (int, float, np.number)) and not isinstance(v, bool) and math.isfinite(v)
 
 
-def evaluate(model, x, y):
+def evaluate(model: Model, x: NDArray, y: NDArray[np.integer]) -> tuple[float, float]:
     """Mean loss and accuracy of the model on images x (N, 28, 28) with labels y."""
     logits = model.logits(x)
     loss, _ = softmax_cross_entropy(logits, y)
     return loss, float((logits.argmax(1) == y).mean())
 
 
-def train(model, x_train, y_train, x_test, y_test, config, callback=None):
+def train(model: Model, x_train: NDArray, y_train: NDArray[np.integer], x_test: NDArray, y_test: NDArray[np.integer],
+          config: TrainConfig, callback: Callable[[dict[str, Any]], Any] | None = None) -> list[dict[str, Any]]:
     """Train `model` in place with mini-batches; append one record per epoch to model.history and return it.
 
     callback(event) receives {"kind": "batch", ...} after every step and {"kind": "epoch", ...} after every
