@@ -180,27 +180,28 @@ def _train_epochs(model, x, y, config, opt, n_batches, rng, step, test, callback
         if not seen:                                              # stopped before this epoch's first step
             break
         seconds = time.perf_counter() - start
-        test_loss, test_acc, n_test = test(stopped=stop)
+        test_loss, test_acc, n_test, test_stopped = test(stopped=stop)
         record = {"epoch": epoch, "train_loss": loss_sum / seen, "train_acc": correct / seen, "test_loss": test_loss,
                   "test_acc": test_acc, "test_images": n_test, "seconds": seconds, "complete": not stop}
         model.history.append(record)
-        if (callback and callback({"kind": "epoch", **record})) or stop:
+        if (callback and callback({"kind": "epoch", **record})) or stop or test_stopped:
             break
     return model.history
 
 
 def _test(model, x, y, stop, stopped):
-    """(loss, accuracy, images used) on the test images, TEST_CHUNK at a time: all of them, unless stop() says so
-    between chunks; after a stop, only the first chunk (the figures of a stopped run come at once)."""
+    """(loss, accuracy, images used, stopped) on the test images, TEST_CHUNK at a time: all of them, unless stop()
+    says so between chunks; after a stop, only the first chunk (the figures of a stopped run come at once)."""
     parts = []
     for a in range(0, len(x), TEST_CHUNK):
         parts.append(model.logits(x[a:a + TEST_CHUNK]))                         # (TEST_CHUNK, 10)
-        if stopped or stop():
+        stopped = stopped or stop()
+        if stopped:
             break
     logits = np.concatenate(parts)
     labels = y[:len(logits)]
     loss, _ = softmax_cross_entropy(logits, labels)
-    return loss, float((logits.argmax(1) == labels).mean()), len(logits)
+    return loss, float((logits.argmax(1) == labels).mean()), len(logits), stopped
 
 
 def _check_data(x_train, y_train, x_test, y_test):
