@@ -82,7 +82,7 @@ def data():
 
 
 def job(data, queue, epochs=100, batch_size=1, alive=None, name="j"):
-    config = cnn.TrainConfig(arch="c4p", epochs=epochs, n_train=1000, batch_size=batch_size)
+    config = cnn.TrainConfig(epochs=epochs, n_train=1000, batch_size=batch_size)
     return TrainingJob(name, cnn.build_model("c4p"), data, config, alive=alive, admission=queue).start()
 
 
@@ -175,7 +175,7 @@ def test_stop_inside_the_first_batch_drops_it_and_records_nothing(data):
     model = cnn.build_model("c8p")
     before = model.get_weights()
     events = []
-    config = cnn.TrainConfig(arch="c8p", epochs=5, n_train=1000, batch_size=512)
+    config = cnn.TrainConfig(epochs=5, n_train=1000, batch_size=512)
     history = cnn.train(model, *data, config, callback=events.append, stop=counting_stop(2))
     assert history == [] and events == []                       # stopped before the batch's third part
     for w, b in zip(model.get_weights(), before):
@@ -192,7 +192,7 @@ def test_stop_pressed_during_a_batch_drops_it_and_tests_one_chunk():
     def callback(event):
         events.append(event)
         pressed.set()                                            # pressed right after the first step
-    config = cnn.TrainConfig(arch="c8p", epochs=3, n_train=1000, batch_size=512)
+    config = cnn.TrainConfig(epochs=3, n_train=1000, batch_size=512)
     history = cnn.train(cnn.build_model("c8p"), x_train, y_train, x_test, y_test, config, callback=callback,
                         stop=pressed.is_set)
     assert 512 > STOP_CHECK_IMAGES and [e["kind"] for e in events] == ["batch", "epoch"]
@@ -202,7 +202,7 @@ def test_stop_pressed_during_a_batch_drops_it_and_tests_one_chunk():
 
 def test_stop_during_the_test_pass_ends_it_and_the_run():
     x_train, y_train, x_test, y_test = load_subset()
-    config = cnn.TrainConfig(arch="c4p", epochs=2, n_train=64, batch_size=64)    # one step: no check inside it
+    config = cnn.TrainConfig(epochs=2, n_train=64, batch_size=64)    # one step: no check inside it
     history = cnn.train(cnn.build_model("c4p"), x_train, y_train, x_test, y_test, config, stop=counting_stop(1))
     assert len(history) == 1 and history[0]["complete"] is True and history[0]["test_images"] == TEST_CHUNK
     complete = cnn.train(cnn.build_model("c4p"), x_train, y_train, x_test, y_test, config)
