@@ -573,7 +573,8 @@ def niced_threads(pid):
 
 BROWSER_BOUNDS = [     # (field, value typed, the message the browser shows under the field)
     ("Epochs", 0, "between 1 and 100"), ("Epochs", 101, "between 1 and 100"),
-    ("Batch size", 0, "greater than or equal to 1"), ("Learning rate", -1, "greater than or equal to 0"),
+    ("Batch size", 0, "between 1 and 512"), ("Batch size", 513, "between 1 and 512"),
+    ("Learning rate", -1, "greater than or equal to 0"),
     ("Seed", -1, "between 0 and 4294967295"), ("Seed", 2**32, "between 0 and 4294967295"),
     ("Training images", 0, "between 1 and 60000"),
 ]

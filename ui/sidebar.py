@@ -156,7 +156,7 @@ def _job_status():
         if not job.done:
             st.button("Stop", on_click=_stop, args=(job,), key="stop_training", icon=":material/stop_circle:",
                       disabled=s["status"] == "stopping", width="stretch",
-                      help="Stops after the current batch and keeps the model trained so far.")
+                      help="Stops within a second and keeps the model trained so far.")
     if job.done and not st.session_state.get("job_collected"):
         st.rerun()                                    # the whole app picks up the new model
 
@@ -179,7 +179,7 @@ def _queue_status(job, s):
 
 def _stop(job):
     job.stop()
-    job.wait(timeout=1.0)        # usually ends within a batch and a test pass: show the result in this rerun
+    job.wait(timeout=1.0)        # usually ends within a part of a batch: show the result in this rerun
 
 
 def _my_models():
