@@ -1,6 +1,6 @@
 """How long a Stop takes to end a training run, inside a long epoch (not collected by pytest).
 
-    python benchmarks/stop_latency.py [--arch c64c64 c256p] [--batch 512] [--repeats 3] [--json]
+    python benchmarks/stop_latency.py [--arch c256 c1c8c128pd16] [--batch 512] [--repeats 3] [--json]
 
 For each network: cnn.train on the full MNIST training set (worker processes included, as in the app), a Stop
 pressed at a random moment a few batches into the first epoch, and the seconds until cnn.train returns: with the
@@ -69,7 +69,8 @@ def test_cpu(arch, x_test):
 
 def main(argv=None):
     p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    p.add_argument("--arch", nargs="+", default=["c64c64", "c256p"])
+    p.add_argument("--arch", nargs="+", default=["c256", "c1c8c128pd16"],
+                   help="networks (default: two of the costliest to train under the compute budget)")
     p.add_argument("--batch", type=int, default=512)
     p.add_argument("--repeats", type=int, default=3)
     p.add_argument("--json", action="store_true")
