@@ -10,6 +10,7 @@ followed by a test pass over all 10,000, also printed. The two ways alternate; m
 time but not the work done between the press and the return.
 """
 import argparse
+import itertools
 import json
 import random
 import statistics
@@ -27,7 +28,7 @@ from cnn.training import STOP_CHECK_IMAGES, TEST_CHUNK  # noqa: E402
 
 def one_stop(arch, data, batch, checked, delay):
     """(wall seconds, CPU seconds of the training thread) from pressing Stop (`delay` s after the first step) to
-    cnn.train returning, and the median CPU seconds of one step. The machine is shared: the training thread's CPU
+    cnn.train returning, and the CPU seconds of each whole step before it. The machine is shared: the training thread's CPU
     time is what the stop costs on an idle machine (the worker processes compute their slices meanwhile)."""
     pressed, stepped, steps, ended = threading.Event(), threading.Event(), [], {}
 
@@ -50,8 +51,7 @@ def one_stop(arch, data, batch, checked, delay):
     wall, cpu = time.perf_counter(), time.clock_gettime(clock)
     pressed.set()
     thread.join()
-    step = statistics.median(b - a for a, b in zip(steps, steps[1:])) if len(steps) > 1 else float("nan")
-    return ended["wall"] - wall, ended["cpu"] - cpu, step
+    return ended["wall"] - wall, ended["cpu"] - cpu, [b - a for a, b in itertools.pairwise(steps)]
 
 
 def test_cpu(arch, x_test):
@@ -85,7 +85,7 @@ def main(argv=None):
             for checked in (True, False):
                 runs[checked].append(one_stop(arch, data, args.batch, checked, rng.uniform(1.0, 3.0)))
         f = {"arch": arch, "batch": args.batch, "repeats": args.repeats, **test_cpu(arch, data[2]),
-             "step_cpu_s": statistics.median(r[2] for r in runs[True] + runs[False])}
+             "step_cpu_s": statistics.median([s for r in runs[True] + runs[False] for s in r[2]] or [float("nan")])}
         for checked, name in ((True, "checked"), (False, "batch_only")):
             f[f"stop_cpu_s_{name}"] = statistics.median(r[1] for r in runs[checked])
             f[f"stop_wall_s_{name}"] = statistics.median(r[0] for r in runs[checked])
