@@ -6,8 +6,9 @@ For each network: cnn.train on the full MNIST training set (worker processes inc
 pressed at a random moment a few batches into the first epoch, and the seconds until cnn.train returns: with the
 stop() check between parts of a batch (the app's way), and with only the callback after each batch (then the batch
 runs to its end). Both then test on the first TEST_CHUNK test images only; before this check existed, a stop was
-followed by a test pass over all 10,000, also printed. The two ways alternate; medians are printed. CPU time, not wall time, is the figure to quote on a shared machine: another process's load stretches the wall
-time but not the work done between the press and the return.
+followed by a test pass over all 10,000, also printed. The two ways alternate; medians are printed. CPU time, not
+wall time, is the figure to quote on a shared machine: another process's load stretches the wall time but not the
+work done between the press and the return.
 """
 import argparse
 import itertools
@@ -28,8 +29,8 @@ from cnn.training import STOP_CHECK_IMAGES, TEST_CHUNK  # noqa: E402
 
 def one_stop(arch, data, batch, checked, delay):
     """(wall seconds, CPU seconds of the training thread) from pressing Stop (`delay` s after the first step) to
-    cnn.train returning, and the CPU seconds of each whole step before it. The machine is shared: the training thread's CPU
-    time is what the stop costs on an idle machine (the worker processes compute their slices meanwhile)."""
+    cnn.train returning, and the CPU seconds of each whole step before it. The machine is shared: the training
+    thread's CPU time is what the stop costs on an idle machine (the workers compute their slices meanwhile)."""
     pressed, stepped, steps, ended = threading.Event(), threading.Event(), [], {}
 
     def callback(event):

@@ -8,7 +8,7 @@ import pytest
 import cnn
 from cnn.data import load_subset
 from cnn.training import STOP_CHECK_IMAGES, TEST_CHUNK
-from conftest import until
+from helpers import until
 from ui.admission import Admission, Busy
 from ui.jobs import TrainingJob
 
@@ -178,7 +178,7 @@ def test_stop_inside_the_first_batch_drops_it_and_records_nothing(data):
     config = cnn.TrainConfig(epochs=5, n_train=1000, batch_size=512)
     history = cnn.train(model, *data, config, callback=events.append, stop=counting_stop(2))
     assert history == [] and events == []                       # stopped before the batch's third part
-    for w, b in zip(model.get_weights(), before):
+    for w, b in zip(model.get_weights(), before, strict=True):
         for k in b:
             np.testing.assert_array_equal(w[k], b[k])
 
@@ -195,7 +195,7 @@ def test_stop_pressed_during_a_batch_drops_it_and_tests_one_chunk():
     config = cnn.TrainConfig(epochs=3, n_train=1000, batch_size=512)
     history = cnn.train(cnn.build_model("c8p"), x_train, y_train, x_test, y_test, config, callback=callback,
                         stop=pressed.is_set)
-    assert 512 > STOP_CHECK_IMAGES and [e["kind"] for e in events] == ["batch", "epoch"]
+    assert STOP_CHECK_IMAGES < 512 and [e["kind"] for e in events] == ["batch", "epoch"]
     assert len(history) == 1 and history[0]["complete"] is False
     assert history[0]["test_images"] == TEST_CHUNK < len(x_test)
 

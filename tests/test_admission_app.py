@@ -5,13 +5,10 @@ import threading
 
 import pytest
 from streamlit.testing.v1 import AppTest
-
-from conftest import until
-from test_app import APP, TIMEOUT, start_training, wait_for_training
 from test_app_learn import button, draw, open_evaluate, seven
-from ui import admission, evaluating
 
-SUBSET = "Committed subset (1,000 images)"
+from helpers import APP, SUBSET, TIMEOUT, number, start_training, until, wait_for_training
+from ui import admission, evaluating
 
 
 @pytest.fixture
@@ -23,7 +20,7 @@ def one_slot(monkeypatch):
 
 
 def long_run(at):
-    next(n for n in at.sidebar.number_input if n.label == "Batch size").set_value(1)
+    number(at, "Batch size").set_value(1)
     return start_training(at, arch_text="c4p", n_train=1000, epochs=100, source=SUBSET)
 
 

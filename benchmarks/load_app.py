@@ -1,7 +1,7 @@
 """Load test (not collected by pytest): N browser sessions drawing digits at once against one app server, first
 alone and then while hostile clients attack the same server.
 
-    python tests/load_app.py [--sessions 20] [--strokes 5] [--pause 1] [--hostile 2] [--deadline 600] [--json]
+    python benchmarks/load_app.py [--sessions 20] [--strokes 5] [--pause 1] [--hostile 2] [--deadline 600] [--json]
 
 Starts `streamlit run app.py` on 127.0.0.1 (weights/, or CNN_WEIGHTS_DIR; --url for a server already running),
 opens N pages in one headless Chromium, each in its own browser context (N Streamlit sessions), one every
@@ -21,6 +21,7 @@ users' browsers do not. Needs /usr/bin/chromium and the playwright package (../s
 """
 import argparse
 import asyncio
+import contextlib
 import json
 import os
 import random
@@ -30,15 +31,12 @@ import tempfile
 import time
 from pathlib import Path
 
-sys.path.insert(0, str(Path(__file__).resolve().parent))
-sys.path[:0] = [str(Path(__file__).resolve().parents[1]), str(Path(__file__).resolve().parents[1] / "benchmarks")]
+sys.path[:0] = [str(Path(__file__).resolve().parents[1] / "tests"), str(Path(__file__).resolve().parents[1])]
 import hostile  # noqa: E402
-from test_browser import CANVAS, CHROMIUM, DIGITS, IDLE, LAUNCH_ARGS, PROMPT, start_server, stop_server  # noqa: E402
+
+from browser_helpers import CANVAS, CHROMIUM, DIGITS, IDLE, MANY_PAGES_ARGS, PROMPT, start_server, stop_server  # noqa: E402
 
 MAX_SESSIONS, MAX_STROKES, MAX_HOSTILE = 50, 50, 4
-# Every page is its own window here; keep Chromium from throttling the ones it considers in the background.
-ARGS = LAUNCH_ARGS + ["--disable-renderer-backgrounding", "--disable-background-timer-throttling",
-                      "--disable-backgrounding-occluded-windows"]
 SINGLE_STROKE = [(digit, strokes[0]) for digit, strokes in DIGITS.items() if len(strokes) == 1]
 # Armed just before the mouse-up: records when the button is released, and (a DOM-mutation observer) when a
 # Prediction metric is first in the page after that, then resolves window.__shown with {ms between the two,
@@ -73,10 +71,8 @@ def descendants(pid):
     """Every process below pid (here: Playwright's driver and Chromium's processes, and the server)."""
     parent = {}
     for stat in Path("/proc").glob("[0-9]*/stat"):
-        try:
+        with contextlib.suppress(OSError, ValueError):
             parent[int(stat.parent.name)] = int(stat.read_text().rsplit(")", 1)[1].split()[1])
-        except (OSError, ValueError):
-            pass
     found, frontier = set(), {pid}
     while frontier:
         frontier = {p for p, pp in parent.items() if pp in frontier} - found
@@ -92,10 +88,8 @@ async def watch_cpu(server_pid, report):
         while True:
             server_tree = {server_pid} | descendants(server_pid)
             for pid in descendants(os.getpid()) - server_tree:
-                try:
+                with contextlib.suppress(OSError, ValueError):          # ended since the listing
                     seen[pid] = cpu_seconds(pid)
-                except (OSError, ValueError):                 # ended since the listing
-                    pass
             report["browser_cpu_s"] = sum(seen.values())
             report["server_tree_peak_mb"] = max(report.get("server_tree_peak_mb", 0), tree_rss_mb(server_tree))
             times = [int(v) for v in Path("/proc/stat").read_text().split("\n", 1)[0].split()[1:]]
@@ -110,10 +104,8 @@ async def watch_cpu(server_pid, report):
 def tree_rss_mb(pids):
     total = 0.0
     for pid in pids:
-        try:
+        with contextlib.suppress(OSError, KeyError, ValueError):    # ended, or not ours to read
             total += memory_mb(pid)[0]
-        except (OSError, KeyError, ValueError):              # ended, or not ours to read
-            pass
     return total
 
 
@@ -161,7 +153,7 @@ async def session(browser, url, number, args, report, opened, phases):
             report["errors"].append(f"session {number}: the app showed an exception")
         if await page.get_by_text("Connection error").count():
             report["errors"].append(f"session {number}: the page lost its connection to the server")
-    except asyncio.TimeoutError:
+    except TimeoutError:
         report["errors"].append(f"session {number}: no Prediction within 20 s of releasing the mouse")
     except Exception as e:  # noqa: BLE001 - every failure is an error of the run, reported at the end
         report["errors"].append(f"session {number}: {type(e).__name__}: {str(e).splitlines()[0][:200]}")
@@ -195,7 +187,7 @@ async def run(url, args, server_pid, files):
               "errors": [], "hostile": {"arch": args.arch, "uploads": 0, "refused": 0, "runs_started": 0,
                                         "runs_stopped": 0, "queued_seen": 0, "errors": []}}
     async with async_playwright() as p:
-        browser = await p.chromium.launch(executable_path=CHROMIUM, headless=True, args=ARGS)
+        browser = await p.chromium.launch(executable_path=CHROMIUM, headless=True, args=MANY_PAGES_ARGS)
         try:
             watcher = asyncio.ensure_future(watch_cpu(server_pid or -1, report))
             opened = asyncio.Semaphore(0)
@@ -231,7 +223,7 @@ async def gather_all(semaphore, n, timeout):
     try:
         await asyncio.wait_for(all_of(), timeout=timeout)
         return True
-    except asyncio.TimeoutError:
+    except TimeoutError:
         return False
 
 
@@ -328,7 +320,8 @@ def main(argv=None):
         print(latency_line(f"with {args.hostile} hostile clients", figures["with_hostile"])
               + (f"; median {figures['median_ratio']:.2f}x" if "median_ratio" in figures else ""))
         print(f"hostile clients ({h['arch']}, batch 512): {h['uploads']} uploads, {h['refused']} refused; "
-              f"{h['runs_started']} runs started, {h['runs_stopped']} stopped, the queue seen {h['queued_seen']} times; "
+              f"{h['runs_started']} runs started, {h['runs_stopped']} stopped, the queue seen {h['queued_seen']} "
+              "times; "
               f"errors: {len(h['errors'])}" + "".join(f"\n  - {e}" for e in h["errors"]))
     if "server_rss_mb" in figures:
         print(f"server memory: {figures['server_rss_mb']:.0f} MB resident at the end, "
