@@ -132,7 +132,7 @@ def _job_status():
     job = st.session_state["job"]
     s = job.snapshot()
     cfg = job.config
-    if s["status"] in ("queued", "left"):
+    if s["status"] == "left" or (s["status"] == "queued" and s["position"]):
         _queue_status(job, s)
         return
     if s["status"] == "failed":
