@@ -138,8 +138,10 @@ class TrainingJob:
             return "failed", f"training failed unexpectedly ({type(e).__name__}: {e})"
 
 
-def _lower_priority(niceness=10):
+def _lower_priority(by=10):
     """Let drawing sessions go first: on Linux a thread has its own nice value, and the engine's worker
-    processes, started from this thread, inherit it."""
+    processes, started from this thread, inherit it. Relative to the server's, so that a server started with
+    `nice` still trains below its drawing sessions."""
     with contextlib.suppress(AttributeError, OSError):     # not Linux, or not permitted: train at normal priority
-        os.setpriority(os.PRIO_PROCESS, threading.get_native_id(), niceness)
+        tid = threading.get_native_id()
+        os.setpriority(os.PRIO_PROCESS, tid, min(19, os.getpriority(os.PRIO_PROCESS, tid) + by))
