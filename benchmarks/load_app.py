@@ -329,6 +329,7 @@ def main(argv=None):
               f"{figures.get('server_tree_peak_mb', 0):.0f} MB at the peak (sampled every second)")
         print(f"CPU time: server {figures['server_cpu_s']:.0f} s, browser {figures['browser_cpu_s']:.0f} s; "
               f"all {os.cpu_count()} cores {figures.get('machine_busy', 0):.0%} busy during the run")
+    print(f"server alive at the end: {'yes' if figures['server_alive'] else 'NO'}")
     print(f"errors: {len(figures['errors'])}" + "".join(f"\n  - {e}" for e in figures["errors"]))
     return figures
 
