@@ -141,12 +141,8 @@ class Model:
         It goes through x train_chunk images at a time, so that each layer's buffers stay in the core's cache."""
         n_batch = n_batch or len(x)
         step = self.train_chunk
-        parts = [self._chunk_grads(x[i:i + step], labels[i:i + step], n_batch) for i in range(0, len(x), step)]
-        loss, grads, logits = parts[0]
-        for more in parts[1:]:
-            loss += more[0]
-            add_grads(grads, more[1])
-        return loss, grads, np.concatenate([p[2] for p in parts]) if len(parts) > 1 else logits
+        return add_parts([self._chunk_grads(x[i:i + step], labels[i:i + step], n_batch)
+                          for i in range(0, len(x), step)])
 
     def _chunk_grads(self, x, labels, n_batch):
         share = len(x) / n_batch
@@ -194,6 +190,15 @@ def add_grads(grads, more):
     for g, m in zip(grads, more, strict=True):
         for k in g:
             g[k] += m[k]
+
+
+def add_parts(parts):
+    """[(loss, grads, logits) of each slice of a batch, weighted as its share] -> the batch's (loss, grads, logits)."""
+    loss, grads, logits = parts[0]
+    for more in parts[1:]:
+        loss += more[0]
+        add_grads(grads, more[1])
+    return loss, grads, np.concatenate([p[2] for p in parts]) if len(parts) > 1 else logits
 
 
 def build_model(spec: NetSpec | str, seed: int = 0, **fields: Any) -> Model:

@@ -173,7 +173,7 @@ def test_inside_page_without_mnist_falls_back_to_the_subset(at, monkeypatch, tmp
 def test_divergence_is_reported_and_the_model_before_it_kept(at, monkeypatch):
     import cnn
 
-    def diverging_train(model, x_train, y_train, x_test, y_test, config, callback=None):
+    def diverging_train(model, x_train, y_train, x_test, y_test, config, callback=None, stop=None):
         record = {"epoch": 1, "train_loss": 2.0, "train_acc": 0.3, "test_loss": 2.1, "test_acc": 0.3,
                   "seconds": 0.1, "complete": True}
         model.history.append(record)
@@ -193,7 +193,7 @@ def test_training_job_without_streamlit(monkeypatch):
     """The thread wrapper alone: progress snapshots, points every few batches, stop."""
     import cnn
     from cnn.data import load_subset
-    from ui.training import TrainingJob
+    from ui.jobs import TrainingJob
 
     x_train, y_train, x_test, y_test = load_subset()
     config = cnn.TrainConfig(epochs=3, n_train=1000, batch_size=10)
