@@ -9,7 +9,7 @@ server opened at /compare, or any AppTest rerun), which runs a page script alone
 import streamlit as st
 from threadpoolctl import threadpool_limits
 
-from ui import sidebar
+from ui import expiry, sidebar, visitor
 
 # One BLAS thread per computation: this server's sessions share its cores, and when the other core was busy
 # OpenBLAS's second thread made each stroke's occlusion map (169 small forward passes) 10 times slower
@@ -17,6 +17,9 @@ from ui import sidebar
 threadpool_limits(1, user_api="blas")
 
 st.set_page_config(page_title="CNN from scratch", page_icon=":material/draw:", layout="wide")
+if visitor.public():                 # CNN_PUBLIC=1: shared by URL (README: Sharing the app with others)
+    st.set_option("client.showErrorDetails", "none")    # an unexpected error shows no traceback, type or message
+    expiry.on_run()                  # stamp this visitor's activity; delete expired visitors' data
 
 page = st.navigation([
     st.Page("app_pages/draw.py", title="Draw", icon=":material/draw:", default=True),
