@@ -1,6 +1,7 @@
 """Load test (not collected by pytest): N browser sessions drawing digits at once against one app server.
 
     python tests/load_app.py [--sessions 20] [--strokes 5] [--pause 1] [--deadline 300] [--json]
+                             [--modes local public]
 
 Starts `streamlit run app.py` on 127.0.0.1 (weights/, or CNN_WEIGHTS_DIR; --url for a server already running),
 opens N pages in one headless Chromium, each in its own browser context (N Streamlit sessions), one every
@@ -11,6 +12,8 @@ not count. Bounded: at most 50 sessions and 50 strokes each, and a deadline for 
 Reports the median, 90th percentile and maximum latency, the errors (timeouts, exceptions shown by the app,
 JavaScript errors, lost connections), the server's resident memory (VmRSS at the end and VmHWM, the peak), and
 the CPU time of the server and of the browser: here they share the machine's cores, as real users' browsers do not.
+--modes runs the whole measurement once per mode, one after the other in this run, each with a server of its own:
+`local` (the default) or `public` (CNN_PUBLIC=1: per-visitor data, quotas, expiry; README: Sharing the app).
 Needs /usr/bin/chromium and the playwright package (../shared/browser-testing.md).
 """
 import argparse
@@ -209,18 +212,28 @@ def main(argv=None):
     p.add_argument("--deadline", type=float, default=300, help="seconds for the whole run, server start excluded")
     p.add_argument("--url", help="use a server already running there instead of starting one")
     p.add_argument("--pid", type=int, help="with --url: the server's process id, for its memory and CPU figures")
-    p.add_argument("--json", action="store_true", help="print the figures as one JSON object")
+    p.add_argument("--json", action="store_true", help="print the figures as one JSON object (per mode)")
+    p.add_argument("--modes", nargs="+", choices=["local", "public"], default=["local"],
+                   help="run the measurement for each mode in turn, each on a server of its own")
     args = p.parse_args(argv)
     if not (1 <= args.sessions <= MAX_SESSIONS and 1 <= args.strokes <= MAX_STROKES and 0 < args.deadline <= 1800):
         p.exit(2, f"error: sessions 1-{MAX_SESSIONS}, strokes 1-{MAX_STROKES}, deadline up to 1800 s\n")
     folder = Path(os.environ.get("CNN_WEIGHTS_DIR") or Path(__file__).resolve().parents[1] / "weights")
     if not args.url and not (folder / "default.npz").exists():
         p.exit(2, f"error: {folder}/default.npz is missing: the Draw page would have no model to time.\n")
+    if args.url and args.modes != ["local"]:
+        p.exit(2, "error: --modes starts its own servers; leave out --url\n")
+    return [measure(args, mode) for mode in args.modes]
+
+
+def measure(args, mode):
+    """Start a server in `mode` (unless --url), run the sessions, print and return the figures."""
     started = time.perf_counter()
     if args.url:                                       # a server started elsewhere (its PID for the figures)
         proc, url = None, args.url.rstrip("/")
     else:
-        proc, url, _ = start_server({"CNN_DATA_DIR": os.environ.get("CNN_DATA_DIR") or tempfile.mkdtemp()})
+        proc, url, _ = start_server({"CNN_DATA_DIR": os.environ.get("CNN_DATA_DIR") or tempfile.mkdtemp(),
+                                     "CNN_PUBLIC": "1" if mode == "public" else ""})
     pid = proc.pid if proc else args.pid
     try:
         server_cpu = cpu_seconds(pid) if pid else 0.0
@@ -233,11 +246,11 @@ def main(argv=None):
         if proc:
             stop_server(proc)
     report["wall_s"] = time.perf_counter() - started
-    figures = summary(report)
+    figures = dict(summary(report), mode=mode)
     if args.json:
         print(json.dumps(figures))
         return figures
-    print(f"{figures['opened']}/{args.sessions} sessions opened; {figures['n']} strokes timed "
+    print(f"{mode} mode: {figures['opened']}/{args.sessions} sessions opened; {figures['n']} strokes timed "
           f"in {figures['wall_s']:.0f} s; {figures['right']} predicted as the digit drawn")
     if figures["n"]:
         print(f"mouse-up -> Prediction: median {figures['median_s'] * 1000:.0f} ms, "

@@ -30,13 +30,15 @@ def app(tmp_path_factory):
 
 
 @pytest.fixture
-def visitors():
-    """Two browser contexts (two visitors, each with their own session), open at the same time."""
+def visitors(app):
+    """Two visitors on the Draw page at the same time: two browser contexts, each with its own session."""
     from playwright.sync_api import sync_playwright
     with sync_playwright() as p:
         browser = p.chromium.launch(executable_path=CHROMIUM, headless=True, args=LAUNCH_ARGS)
-        contexts = [browser.new_context(viewport={"width": 1400, "height": 1000}) for _ in range(2)]
-        yield [c.new_page() for c in contexts]
+        pages = [browser.new_context(viewport={"width": 1400, "height": 1000}).new_page() for _ in range(2)]
+        for page in pages:
+            open_app(page, app[0])
+        yield pages
         browser.close()
 
 
@@ -69,10 +71,8 @@ def model_options(page):
 
 def test_two_visitors_at_once_each_see_only_their_own_data(app, visitors):
     from playwright.sync_api import expect
-    url, data, weights = app
+    _, data, weights = app
     alice, bob = visitors
-    open_app(alice, url)
-    open_app(bob, url)
     save_drawing(alice, "7", "7")
     save_drawing(alice, None, "3")                                     # the same drawing, another label
     save_drawing(alice, None, "2")                                     # over alice's quota of 2
@@ -101,10 +101,8 @@ def test_two_visitors_at_once_each_see_only_their_own_data(app, visitors):
 
 def test_uploads_and_saved_models_are_the_visitors_own(app, visitors, tmp_path):
     from playwright.sync_api import expect
-    url, data, weights = app
+    _, data, weights = app
     alice, bob = visitors
-    open_app(alice, url)
-    open_app(bob, url)
     upload = tmp_path / "alices.npz"
     upload.write_bytes((test_browser.Path(weights) / "default.npz").read_bytes())
     alice.get_by_text("Use a model file").click()
@@ -125,10 +123,8 @@ def test_uploads_and_saved_models_are_the_visitors_own(app, visitors, tmp_path):
 
 def test_a_closed_tabs_data_is_deleted_and_an_open_ones_kept(app, visitors):
     from playwright.sync_api import expect
-    url, data, _ = app
+    _, data, _ = app
     alice, bob = visitors
-    open_app(alice, url)
-    open_app(bob, url)
     save_drawing(alice, "7", "7")
     save_drawing(bob, "1", "1")
     alices, bobs = folder_with(data, 7), folder_with(data, 1)
