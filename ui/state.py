@@ -106,8 +106,11 @@ def model_picker(page):
     select(key)
     try:
         return get_model(key)
-    except (cnn.WeightsError, OSError) as e:
+    except cnn.WeightsError as e:
         st.error(f"This model cannot be used: {e}. Choose another model, or replace the file.")
+        return None
+    except OSError as e:                                  # a file gone or unreadable: no server path in public
+        st.error(f"This model cannot be used: {visitor.tell(e, 'its file cannot be read')}. Choose another model.")
         return None
 
 
