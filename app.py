@@ -20,7 +20,6 @@ cnn.keep_freed_memory()     # training in the server reuses freed memory (cnn/ma
 
 st.set_page_config(page_title="CNN from scratch", page_icon=":material/draw:", layout="wide")
 if visitor.public():                 # CNN_PUBLIC=1: shared by URL (README: Sharing the app with others)
-    st.set_option("client.showErrorDetails", "none")    # an unexpected error shows no traceback, type or message
     expiry.on_run()                  # stamp this visitor's activity; delete expired visitors' data
 
 page = st.navigation([

@@ -40,7 +40,7 @@ def gallery(result, x, y, true, pred):
                + (f" (the first {GALLERY} shown)" if len(idx) > GALLERY else "") + ". **Inspect** opens one "
                "in *Inside the network*.")
     for row in range(0, min(len(idx), GALLERY), COLUMNS):
-        for col, i in zip(st.columns(COLUMNS), idx[row:row + COLUMNS]):
+        for col, i in zip(st.columns(COLUMNS), idx[row:row + COLUMNS], strict=False):
             p = result["probabilities"][i]
             col.image(charts.upscale(x[i] / 255.0, 3), width="stretch",
                       caption=f"#{i}: {p[pred]:.0%} {pred}, {p[true]:.0%} {true}")
@@ -106,7 +106,7 @@ def drawings_gallery(store, ids, x, y, predictions):
     latest = np.arange(len(ids))[::-1][:GALLERY]
     st.caption(f"Your latest {len(latest)} drawings, with the label you gave and the model's guess.")
     for row in range(0, len(latest), COLUMNS):
-        for col, i in zip(st.columns(COLUMNS), latest[row:row + COLUMNS]):
+        for col, i in zip(st.columns(COLUMNS), latest[row:row + COLUMNS], strict=False):
             guess = int(predictions[i])
             col.image(charts.upscale(x[i], 3), width="stretch",
                       caption=f"{y[i]}, read as {guess}" + (" ✓" if guess == y[i] else ""))

@@ -3,8 +3,6 @@
 A key this version does not know is dropped (so it is never saved again); a known key with a value of the
 wrong type or out of range makes the file unusable: check() raises ValueError naming the key and the rule.
 """
-import math
-
 from .spec import ACTIVATIONS, DTYPES
 
 FORMAT_VERSION = 1
@@ -15,7 +13,7 @@ MAX_TEXT = 100                       # characters in a string value
 
 def _number(lo, hi):
     def rule(v):
-        ok = isinstance(v, (int, float)) and not isinstance(v, bool) and math.isfinite(v) and lo <= v <= hi
+        ok = isinstance(v, (int, float)) and not isinstance(v, bool) and lo <= v <= hi   # False for NaN and inf
         return v if ok else _fail(f"a number from {lo:g} to {hi:g}", v)
     return rule
 

@@ -92,7 +92,7 @@ class Model:
         return [{k: a.copy() for k, a in p.items()} for p in self.params]
 
     def set_weights(self, weights):
-        for p, saved in zip(self.params, weights):
+        for p, saved in zip(self.params, weights, strict=True):
             for k in p:
                 p[k][...] = saved[k]
 
@@ -184,7 +184,7 @@ class Model:
 
 def add_grads(grads, more):
     """grads += more, for two lists of gradient dicts like Model.params."""
-    for g, m in zip(grads, more):
+    for g, m in zip(grads, more, strict=True):
         for k in g:
             g[k] += m[k]
 

@@ -93,7 +93,7 @@ def load_model(source, name=None):
     except WeightsError:
         raise
     except (OSError, EOFError, zipfile.BadZipFile, ValueError, KeyError, MemoryError, RecursionError,
-            NotImplementedError, RuntimeError) as e:     # a damaged or hostile file
+            NotImplementedError, RuntimeError, OverflowError) as e:     # a damaged or hostile file
         raise WeightsError(f"{name} is not a weights file (.npz), or it is damaged: {type(e).__name__}: "
                            f"{str(e)[:200]}") from None
 

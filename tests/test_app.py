@@ -1,43 +1,17 @@
 """AppTest tests: every page renders without an exception; the sidebar trains, stops, saves; bad input
 shows an error, never a traceback. Fixtures (a small model, a mock experiment.json): tests/conftest.py."""
 import time
-from pathlib import Path
 
 import pytest
 import streamlit as st
 from streamlit.testing.v1 import AppTest
 
-APP = str(Path(__file__).resolve().parents[1] / "app.py")
-TIMEOUT = 30          # seconds per script run: the first run imports plotly and pandas
+from helpers import APP, TIMEOUT, start_training, wait_for_training
 
 
 @pytest.fixture
 def at(app_env):
     return AppTest.from_file(APP, default_timeout=TIMEOUT).run()
-
-
-def start_training(at, arch_text="", n_train=300, epochs=1, source="Committed subset (1,000 images)"):
-    sidebar = at.sidebar
-    text = next(t for t in sidebar.text_input if t.label.startswith("…or type"))
-    text.input(arch_text)
-    number = {n.label: n for n in sidebar.number_input}
-    number["Training images"].set_value(n_train)
-    number["Epochs"].set_value(epochs)
-    sidebar.radio[0].set_value(source)
-    next(b for b in sidebar.button if b.label == "Start training").click()
-    return at.run()
-
-
-def wait_for_training(at, limit=60):
-    """Rerun (as the polling fragment would) until the run has ended; bounded in time."""
-    deadline = time.monotonic() + limit
-    while time.monotonic() < deadline:
-        job = at.session_state["job"]
-        if job.done:
-            return at.run()
-        time.sleep(0.2)
-        at.run()
-    pytest.fail(f"training did not finish within {limit} s")
 
 
 def test_draw_page_prompts_for_a_drawing(at):

@@ -1,20 +1,34 @@
 """Two visitors at once in a real browser, on one server in public mode (CNN_PUBLIC=1): each one's stored drawings,
 exports, deletes, fine-tunes, uploads and saved models are theirs only; the drawings quota holds; an anonymous
-visitor's data is deleted once their tab has been closed. Helpers and launch flags: tests/test_browser.py."""
+visitor's data is deleted once their tab has been closed. Helpers and launch flags: tests/browser_helpers.py."""
 import io
 import re
 import sqlite3
 import time
+from pathlib import Path
 
 import numpy as np
 import pytest
 
-import test_browser
-from test_browser import (CHROMIUM, DIGITS, LAUNCH_ARGS, draw, exceptions, go_to, open_app, prediction, start_server,
-                          stop_server, wait_idle, weights_env)
-from test_browser_learn import choose, metric
+from browser_helpers import (
+    BROWSER_MARKS,
+    CHROMIUM,
+    DIGITS,
+    LAUNCH_ARGS,
+    choose,
+    draw,
+    exceptions,
+    go_to,
+    metric,
+    open_app,
+    prediction,
+    start_server,
+    stop_server,
+    wait_idle,
+    weights_env,
+)
 
-pytestmark = test_browser.pytestmark     # the browser marker; skipped without Chromium unless CI is set
+pytestmark = BROWSER_MARKS     # the browser marker; skipped without Chromium unless CI is set
 
 
 @pytest.fixture(scope="module")
@@ -104,7 +118,7 @@ def test_uploads_and_saved_models_are_the_visitors_own(app, visitors, tmp_path):
     _, data, weights = app
     alice, bob = visitors
     upload = tmp_path / "alices.npz"
-    upload.write_bytes((test_browser.Path(weights) / "default.npz").read_bytes())
+    upload.write_bytes((Path(weights) / "default.npz").read_bytes())
     alice.get_by_text("Use a model file").click()
     alice.locator('[data-testid="stFileUploader"] input[type="file"]').set_input_files(str(upload))
     expect(alice.get_by_text(re.compile("Loaded alices.npz as"))).to_be_visible(timeout=10_000)
@@ -117,7 +131,7 @@ def test_uploads_and_saved_models_are_the_visitors_own(app, visitors, tmp_path):
     wait_idle(bob)
     assert not any("alices" in name for name in model_options(bob))
     expect(bob.get_by_test_id("stSidebar").get_by_text("Your models")).to_have_count(0)
-    assert not list(test_browser.Path(weights).glob("alices*"))       # the shared weights/ is untouched
+    assert not list(Path(weights).glob("alices*"))       # the shared weights/ is untouched
     assert exceptions(alice) == exceptions(bob) == 0
 
 

@@ -1,17 +1,30 @@
 """Learning from the user, in a real browser: draw a digit, say what it really is, fine-tune, keep the result;
 then the stored sample shows on the Evaluate page. Also: a confusion-matrix cell chosen with the mouse opens
-its gallery, and a bad model upload is refused. Helpers and launch flags: tests/test_browser.py.
+its gallery, and a bad model upload is refused. Helpers and launch flags: tests/browser_helpers.py.
 The app's data folder (CNN_DATA_DIR) is a temporary folder, so no real user data is touched."""
 import re
 import sqlite3
 
 import pytest
 
-import test_browser
-from test_browser import (DIGITS, browser, draw, exceptions, go_to, open_app, page, prediction,  # noqa: F401
-                          screenshot, start_server, stop_server, wait_idle, weights_env)
+from browser_helpers import (
+    BROWSER_MARKS,
+    DIGITS,
+    choose,
+    draw,
+    exceptions,
+    go_to,
+    metric,
+    open_app,
+    prediction,
+    screenshot,
+    start_server,
+    stop_server,
+    wait_idle,
+    weights_env,
+)
 
-pytestmark = test_browser.pytestmark     # the browser marker; skipped without Chromium unless CI is set
+pytestmark = BROWSER_MARKS     # the browser marker; skipped without Chromium unless CI is set
 
 LABEL = "6"          # what the user says their round stroke is (a loop read as a 0)
 
@@ -39,21 +52,6 @@ RED = """img => img.decode().then(() => {
     for (let k = 0; k < d.length; k += 4) n += d[k] > d[k + 2] + 60;
     return n;
 })"""
-
-
-def metric(page, label):
-    return (page.get_by_test_id("stMetric").filter(has=page.get_by_test_id("stMetricLabel")
-                                                   .get_by_text(label, exact=True)).get_by_test_id("stMetricValue"))
-
-
-def choose(page, label, option):
-    """Pick `option` in the selectbox labelled `label`. Scrolled to first: a click that scrolls the page
-    opens the list, and the scroll closes it again."""
-    combobox = page.get_by_test_id("stSelectbox").filter(has_text=label).get_by_role("combobox")
-    combobox.scroll_into_view_if_needed()
-    combobox.click()
-    page.get_by_role("option", name=option, exact=True).click()
-    wait_idle(page)
 
 
 def test_correct_a_drawing_finetune_keep_and_see_it_on_the_evaluate_page(app, page):

@@ -224,5 +224,5 @@ def test_subset_loads():
 def test_subset_matches_real_files(monkeypatch):
     monkeypatch.setenv("MNIST_DIR", str(SHARED))
     full, subset = load_mnist(), load_subset()
-    for a, b in zip(full, subset):
+    for a, b in zip(full, subset, strict=True):
         np.testing.assert_array_equal(a[: len(b)], b)

@@ -10,7 +10,7 @@ import pytest
 from streamlit import config
 from streamlit.testing.v1 import AppTest
 
-from test_app_learn import APP, TIMEOUT, button, draw, seven  # noqa: F401 - the canvas simulation
+from helpers import APP, TIMEOUT, button, draw, seven
 from ui import expiry, visitor
 from ui.store import DrawingStore
 

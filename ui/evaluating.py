@@ -62,7 +62,8 @@ def mnist_or_subset():
     try:
         return (*subset(), problem)
     except cnn.MnistError as e:
-        raise cnn.MnistError(f"{problem} {visitor.tell(e, 'Nor are the test images committed with the app.')}")
+        raise cnn.MnistError(f"{problem} {visitor.tell(e, 'Nor are the test images committed with the app.')}") \
+            from None
 
 
 def test_set():

@@ -4,6 +4,7 @@ The thread owns the model until it finishes; the UI only reads snapshot() and ma
 Running in a thread keeps the session's page responsive (a Stop click reruns the script while the
 thread keeps going) and lets other browser sessions carry on while one session trains.
 """
+import contextlib
 import logging
 import os
 import threading
@@ -107,7 +108,5 @@ class TrainingJob:
 def _lower_priority(niceness=10):
     """Let drawing sessions go first: on Linux a thread has its own nice value, and the engine's worker
     processes, started from this thread, inherit it."""
-    try:
+    with contextlib.suppress(AttributeError, OSError):     # not Linux, or not permitted: train at normal priority
         os.setpriority(os.PRIO_PROCESS, threading.get_native_id(), niceness)
-    except (AttributeError, OSError):      # not Linux, or not permitted: train at normal priority
-        pass

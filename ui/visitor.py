@@ -9,6 +9,7 @@ of their own, <data folder>/visitors/<id>/, that no other visitor can reach; quo
 them together; a folder is deleted when its visitor has been inactive for CNN_EXPIRY_HOURS, or when an anonymous
 visitor's tab has been closed for a few minutes. Error details and server paths are not shown.
 """
+import contextlib
 import hashlib
 import logging
 import os
@@ -96,10 +97,8 @@ def usage_bytes(path):
     """Bytes of every file under `path` (0 when it does not exist)."""
     total = 0
     for p in Path(path).rglob("*") if Path(path).is_dir() else ():
-        try:
+        with contextlib.suppress(OSError):       # deleted meanwhile
             total += p.stat().st_size if p.is_file() else 0
-        except OSError:                          # deleted meanwhile
-            pass
     return total
 
 

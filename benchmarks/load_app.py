@@ -1,7 +1,7 @@
 """Load test (not collected by pytest): N browser sessions drawing digits at once against one app server.
 
-    python tests/load_app.py [--sessions 20] [--strokes 5] [--pause 1] [--deadline 300] [--json]
-                             [--modes local public]
+    python benchmarks/load_app.py [--sessions 20] [--strokes 5] [--pause 1] [--deadline 300] [--json]
+                                  [--modes local public]
 
 Starts `streamlit run app.py` on 127.0.0.1 (weights/, or CNN_WEIGHTS_DIR; --url for a server already running),
 opens N pages in one headless Chromium, each in its own browser context (N Streamlit sessions), one every
@@ -18,6 +18,7 @@ Needs /usr/bin/chromium and the playwright package (../shared/browser-testing.md
 """
 import argparse
 import asyncio
+import contextlib
 import json
 import os
 import random
@@ -27,13 +28,10 @@ import tempfile
 import time
 from pathlib import Path
 
-sys.path.insert(0, str(Path(__file__).resolve().parent))
-from test_browser import CANVAS, CHROMIUM, DIGITS, IDLE, LAUNCH_ARGS, PROMPT, start_server, stop_server  # noqa: E402
+sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "tests"))
+from browser_helpers import CANVAS, CHROMIUM, DIGITS, IDLE, MANY_PAGES_ARGS, PROMPT, start_server, stop_server  # noqa: E402
 
 MAX_SESSIONS, MAX_STROKES = 50, 50
-# Every page is its own window here; keep Chromium from throttling the ones it considers in the background.
-ARGS = LAUNCH_ARGS + ["--disable-renderer-backgrounding", "--disable-background-timer-throttling",
-                      "--disable-backgrounding-occluded-windows"]
 SINGLE_STROKE = [(digit, strokes[0]) for digit, strokes in DIGITS.items() if len(strokes) == 1]
 # Armed just before the mouse-up: records when the button is released, and (a DOM-mutation observer) when a
 # Prediction metric is first in the page after that, then resolves window.__shown with {ms between the two,
@@ -68,10 +66,8 @@ def descendants(pid):
     """Every process below pid (here: Playwright's driver and Chromium's processes, and the server)."""
     parent = {}
     for stat in Path("/proc").glob("[0-9]*/stat"):
-        try:
+        with contextlib.suppress(OSError, ValueError):
             parent[int(stat.parent.name)] = int(stat.read_text().rsplit(")", 1)[1].split()[1])
-        except (OSError, ValueError):
-            pass
     found, frontier = set(), {pid}
     while frontier:
         frontier = {p for p, pp in parent.items() if pp in frontier} - found
@@ -85,10 +81,8 @@ async def watch_cpu(server_pid, report):
     try:
         while True:
             for pid in descendants(os.getpid()) - {server_pid} - descendants(server_pid):
-                try:
+                with contextlib.suppress(OSError, ValueError):          # ended since the listing
                     seen[pid] = cpu_seconds(pid)
-                except (OSError, ValueError):                 # ended since the listing
-                    pass
             report["browser_cpu_s"] = sum(seen.values())
             times = [int(v) for v in Path("/proc/stat").read_text().split("\n", 1)[0].split()[1:]]
             idle, busy = times[3] + times[4], sum(times) - times[3] - times[4]
@@ -150,7 +144,7 @@ async def session(browser, url, number, args, report, opened, everyone):
             report["errors"].append(f"session {number}: the app showed an exception")
         if await page.get_by_text("Connection error").count():
             report["errors"].append(f"session {number}: the page lost its connection to the server")
-    except asyncio.TimeoutError:
+    except TimeoutError:
         report["errors"].append(f"session {number}: no Prediction within 20 s of releasing the mouse")
     except Exception as e:  # noqa: BLE001 - every failure is an error of the run, reported at the end
         report["errors"].append(f"session {number}: {type(e).__name__}: {str(e).splitlines()[0][:200]}")
@@ -165,7 +159,7 @@ async def run(url, args, server_pid):
     report = {"sessions": args.sessions, "strokes": args.strokes, "pause_s": args.pause, "ramp_s": args.ramp,
               "opened": 0, "latencies": [], "right": 0, "errors": []}
     async with async_playwright() as p:
-        browser = await p.chromium.launch(executable_path=CHROMIUM, headless=True, args=ARGS)
+        browser = await p.chromium.launch(executable_path=CHROMIUM, headless=True, args=MANY_PAGES_ARGS)
         try:
             watcher = asyncio.ensure_future(watch_cpu(server_pid or -1, report))
             opened, everyone = asyncio.Semaphore(0), asyncio.Event()
@@ -178,7 +172,7 @@ async def run(url, args, server_pid):
                     await opened.acquire()
             try:
                 await asyncio.wait_for(all_opened(), timeout=args.deadline)
-            except asyncio.TimeoutError:
+            except TimeoutError:
                 report["errors"].append(f"not every session had opened at the {args.deadline:.0f} s deadline")
             report["open_s"] = time.perf_counter() - started
             everyone.set()
