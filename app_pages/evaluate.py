@@ -55,8 +55,9 @@ def mnist_section(model, model_id):
                             if x is not None else ""))
     if x is None:
         return
-    with st.spinner(f"Evaluating on {len(x):,} test images…"):
-        result = evaluating.evaluate(model_id, name, model, x, y)
+    result = evaluating.evaluate(model_id, name, model, x, y)
+    if result is None:
+        return
     acc, loss, wrong = st.columns(3)
     acc.metric("Test accuracy", f"{result['accuracy']:.2%}")
     loss.metric("Test loss", f"{result['loss']:.4f}", help="Mean cross-entropy of the softmax probabilities.")
@@ -88,6 +89,8 @@ def drawings_section(model, model_id):
                 "with **Wrong? It's a …**: your drawings then form an extra test set here.")
         return
     result = evaluating.evaluate(model_id, "drawings-" + evaluating.data_fingerprint(x, y), model, x, y)
+    if result is None:
+        return
     matrix_col, side_col = st.columns([3, 2], gap="large")
     matrix_col.plotly_chart(eval_charts.confusion_figure(result["matrix"]), key="drawings_confusion",
                             config={"displayModeBar": False})

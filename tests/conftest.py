@@ -5,6 +5,7 @@ import shutil
 
 import pytest
 
+import cnn
 from helpers import ROOT, make_weights_dir
 
 SHARED_MNIST = ROOT.parent / "shared" / "mnist"
@@ -16,6 +17,20 @@ def subset():
     """A small real MNIST subset committed to the repo: 1,000 training and 2,000 test images."""
     from cnn.data import FILES, load_subset
     return dict(zip(FILES, load_subset(), strict=True))
+
+
+@pytest.fixture(scope="session")
+def mnist_test():
+    """The 10,000 real MNIST test images and labels, from MNIST_DIR or the cache (tests never download them).
+    Without them the test is skipped, unless CI is set: CI has them (.ci/run)."""
+    try:
+        _, _, x, y = cnn.load_mnist(mirrors=[])
+    except cnn.MnistError as e:
+        if os.environ.get("CI"):
+            pytest.fail(f"MNIST is required when CI is set: {e}")
+        pytest.skip(f"no MNIST in MNIST_DIR or the cache ({str(e).splitlines()[0]}); only the committed "
+                    "2,000 test images were measured")
+    return x, y
 
 
 # ---------------------------------------------------------------- app fixtures (app.py, ui/, app_pages/)

@@ -115,7 +115,7 @@ def test_a_killed_worker_stops_training_with_a_message_and_the_weights_kept(subs
 
 
 def test_the_app_reports_a_killed_worker(subset, started):
-    from ui.training import TrainingJob
+    from ui.jobs import TrainingJob
 
     job = TrainingJob("w", cnn.build_model("c8p"), (subset["x_train"], subset["y_train"], subset["x_test"][:100],
                                                     subset["y_test"][:100]),

@@ -21,7 +21,7 @@ from helpers import (
     wait_for_training,
 )
 from ui import state
-from ui.training import TrainingJob
+from ui.jobs import TrainingJob
 
 # ---------------------------------------------------------------- concurrency: saves, loads, two sessions
 
@@ -87,10 +87,12 @@ def test_racing_first_saves_under_one_name_leave_exactly_one_winner(tmp_path, mo
     assert sorted(p.name for p in tmp_path.iterdir()) == ["same.npz"]
 
 
-def test_two_sessions_train_at_once_and_save_under_one_name(weights):
+def test_two_sessions_train_at_once_and_save_under_one_name(weights, monkeypatch):
     """Two app sessions (two AppTests, as two browser tabs) train at the same time, then both save as "shared":
     one file, complete; the second session is told and saves under another name. (AppTest scripts cannot run in
     parallel threads, so the saves are back to back; the race itself: the test above and the browser test below.)"""
+    from ui import admission
+    monkeypatch.setattr(admission, "TRAINING", admission.Admission(slots=2, max_waiting=1))   # an 8-core server
     sessions = [new_app(), new_app()]
     for at in sessions:
         number(at, "Batch size").set_value(1)                             # long runs: stopped below
@@ -171,7 +173,7 @@ def test_a_training_run_whose_tab_is_gone_stops_by_itself(monkeypatch):
     """Closing (or reloading) the tab drops the session, not its training thread: the run notices the session
     is gone and stops after ORPHAN_SECONDS, keeping what it learned, so abandoned runs do not eat the CPU."""
     from cnn.data import load_subset
-    monkeypatch.setattr("ui.training.ORPHAN_SECONDS", 0.3)
+    monkeypatch.setattr("ui.jobs.ORPHAN_SECONDS", 0.3)
     connected = threading.Event()
     connected.set()
     x_train, y_train, x_test, y_test = load_subset()
