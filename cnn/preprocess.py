@@ -5,9 +5,10 @@ longer side is 20 px, keeping the aspect ratio, with anti-aliasing; it is then
 placed in a 28x28 field so that its centre of mass sits at the centre.
 A canvas stroke is much thicker than a NIST pen stroke relative to the digit,
 so before scaling the stroke is thinned (or thickened) to MNIST's width.
-Plain NumPy; every step is kept for the app to show.
+NumPy and Pillow; every step is kept for the app to show.
 """
 import numpy as np
+from PIL import Image
 
 INK_THRESHOLD = 0.2   # a canvas pixel brighter than this (0-1) counts as ink
 MAX_SIDE = 560        # larger inputs are max-pooled down first (bounds the work)
@@ -43,7 +44,7 @@ def canvas_to_mnist_steps(rgba):
     h, w = mask.shape
     scale = BOX / max(h, w)
     size = (max(1, round(h * scale)), max(1, round(w * scale)))
-    scaled = _resize_area(mask.astype(np.float32), *size)  # (<=20, <=20), anti-aliased
+    scaled = resize_area(mask.astype(np.float32), *size)  # (<=20, <=20), anti-aliased
     steps["scaled"] = np.clip(scaled, 0, 1).astype(np.float32)
     steps["centred"] = _place_by_mass(steps["scaled"])
     return steps
@@ -136,19 +137,11 @@ def _block_max(a, f):
     return a.reshape(a.shape[0] // f, f, a.shape[1] // f, f).max(axis=(1, 3))
 
 
-def _area_weights(n_in, n_out):
-    """(n_out, n_in) matrix: how much of each input pixel each output pixel covers."""
-    edges_out = np.arange(n_out + 1) * (n_in / n_out)  # output pixel borders in input units
-    lo = np.maximum(edges_out[:-1, None], np.arange(n_in)[None, :])
-    hi = np.minimum(edges_out[1:, None], np.arange(1, n_in + 1)[None, :])
-    return np.clip(hi - lo, 0, None) * (n_out / n_in)
-
-
-def _resize_area(img, out_h, out_w):
-    """Area-averaging resize (anti-aliased when shrinking)."""
-    rows = _area_weights(img.shape[0], out_h).astype(np.float32)  # (out_h, h)
-    cols = _area_weights(img.shape[1], out_w).astype(np.float32)  # (out_w, w)
-    return rows @ img @ cols.T                 # (out_h, out_w)
+def resize_area(img, out_h, out_w):
+    """(H, W) float32 -> (out_h, out_w): Pillow's box filter, each output pixel the mean of the input pixels it
+    covers (anti-aliased when shrinking)."""
+    image = Image.fromarray(np.ascontiguousarray(img, dtype=np.float32), mode="F")
+    return np.asarray(image.resize((out_w, out_h), Image.Resampling.BOX), dtype=np.float32)
 
 
 def _place_by_mass(digit):
