@@ -1,9 +1,10 @@
-"""Draw: a digit on the canvas, the network's guess after every stroke, why it guessed so, and teaching it."""
+"""Draw: a digit on the canvas (or a photo of one), the network's guess after every stroke, why it guessed so,
+and teaching it."""
 import streamlit as st
 from streamlit_drawable_canvas import st_canvas
 
 from cnn.preprocess import canvas_to_mnist_steps
-from ui import charts, learn, state
+from ui import charts, learn, photo, state
 
 # A stroke reruns the panel below, usually within a fraction of a second. When a rerun is slow (a loaded
 # server), Streamlit fades the "stale" elements over one second meanwhile: here that only flickered, and the
@@ -65,6 +66,8 @@ with st.columns([3, 6])[0]:
     model = state.model_picker("draw")
 st.space("small")                                                     # room for the canvas toolbar
 draw_and_predict(model)
+with st.expander("Use a photo of a handwritten digit", icon=":material/photo_camera:"):
+    photo.photo_panel(model, st.session_state.get("model_key"))
 if model is not None:
     learn.teach_panel(model, st.session_state.get("model_key"))
 with st.expander("Use a model file", icon=":material/upload_file:"):

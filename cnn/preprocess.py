@@ -32,7 +32,7 @@ def canvas_to_mnist_steps(rgba):
     gray = to_gray(rgba)
     if gray is None:
         return steps
-    box = _ink_box(gray > INK_THRESHOLD)
+    box = ink_box(gray > INK_THRESHOLD)
     if box is None:
         return steps
     cropped = gray[box]
@@ -40,13 +40,13 @@ def canvas_to_mnist_steps(rgba):
     steps["cropped"] = cropped.astype(np.float32)
 
     mask = _set_stroke_width(cropped > 0.5)
-    mask = mask[_ink_box(mask)]
+    mask = mask[ink_box(mask)]
     h, w = mask.shape
     scale = BOX / max(h, w)
     size = (max(1, round(h * scale)), max(1, round(w * scale)))
     scaled = resize_area(mask.astype(np.float32), *size)  # (<=20, <=20), anti-aliased
     steps["scaled"] = np.clip(scaled, 0, 1).astype(np.float32)
-    steps["centred"] = _place_by_mass(steps["scaled"])
+    steps["centred"] = place_by_mass(steps["scaled"])
     return steps
 
 
@@ -98,7 +98,7 @@ def _set_stroke_width(mask):
     width = stroke_width(mask)
     longer = max(mask.shape)
     d = (STROKE * longer / BOX - width) / (2 * (1 - STROKE / BOX))
-    steps = int(round(abs(d)))
+    steps = round(abs(d))
     if d > 0:
         mask = np.pad(mask, steps)  # room to grow
     for i in range(steps):
@@ -121,7 +121,7 @@ def _morph(mask, grow, cross):
     return op(op(rows[:-2], rows[1:-1]), rows[2:])  # (h, w)
 
 
-def _ink_box(mask):
+def ink_box(mask):
     """Slices of the bounding box of the True pixels, or None."""
     rows = np.flatnonzero(mask.any(axis=1))
     if rows.size == 0:
@@ -144,7 +144,7 @@ def resize_area(img, out_h, out_w):
     return np.asarray(image.resize((out_w, out_h), Image.Resampling.BOX), dtype=np.float32)
 
 
-def _place_by_mass(digit):
+def place_by_mass(digit):
     """Paste into SIZE x SIZE with the centre of mass at (CENTRE, CENTRE),
     shifted by whole pixels like MNIST, never pushing ink out of the frame."""
     h, w = digit.shape
