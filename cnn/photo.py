@@ -23,11 +23,13 @@ from cnn.preprocess import BOX, STROKE, ink_box, place_by_mass, resize_area, str
 MAX_BYTES = 20 * 2**20         # a file larger than this is refused unread
 MAX_PIXELS = 40_000_000        # width x height from the file's header; larger is refused before decoding
 WORK = 512                     # longer side of the working image, in pixels
-GRID = 32                      # cells along the longer side for the paper's brightness
+GRID = 32                      # cells along the longer side for the paper's brightness ...
+OPENING = 5                    # ... and the width, in cells, of the widest stroke (1/6 of the picture)
 MIN_CONTRAST = 0.1             # ink must stand this far (0-1) above the paper ...
 NOISE_SIGMAS = 6               # ... and this many noise levels
 FAR = 0.5                      # pieces further apart than this times the digit's size are not one digit
 SIGNIFICANT = 0.2              # a far piece this large (relative to the digit) means a second digit
+INSIDE = 0.004                 # a piece off the edges this large (relative to the picture) is the digit
 SPECK = 0.03                   # a piece this small (relative to the digit) joins it only if it touches its box
 STEPS = ("photo", "ink", "cropped", "scaled", "centred")
 
@@ -138,30 +140,30 @@ def _array_image(a):
 
 
 def _ink(gray):
-    """Gray photo -> ink (h, w) float32 >= 0, bright on black, the paper near 0."""
-    border = np.concatenate([gray[:4].ravel(), gray[-4:].ravel(), gray[:, :4].ravel(), gray[:, -4:].ravel()])
-    lo, hi = np.percentile(gray, [1, 99])
-    paper = np.median(border)                                         # the border is mostly paper
-    ink = 1 - gray if paper - lo > hi - paper else gray               # dark ink on light paper: invert
-    ink = np.clip(ink - _paper(ink), 0, None)
-    return _remove_ruled_lines(ink)
+    """Gray photo -> ink (h, w) float32 >= 0, bright on black, the paper near 0. Most of the picture is paper
+    (or the table around it), so the median is; the ink lies far from it on one side."""
+    lo, median, hi = np.percentile(gray, [0.5, 50, 99.5])
+    ink = 1 - gray if median - lo > hi - median else gray             # dark ink on light paper: invert
+    return _remove_ruled_lines(np.clip(ink - _paper(ink), 0, None))
 
 
 def _paper(ink):
     """The paper's brightness under the ink: a morphological opening over cells of 1/GRID of the image (the
-    smallest value in each cell, then in each 5 x 5 cells, then their largest), so strokes up to about five
-    cells wide vanish while shadows and gradients, larger than that, stay; smoothly enlarged back."""
+    smallest value in each cell, then in each OPENING x OPENING cells, then their largest), so strokes up to
+    that wide vanish while shadows, gradients and the table around a sheet, larger, stay; enlarged back."""
     h, w = ink.shape
     c = max(1, -(-max(h, w) // GRID))
     padded = np.pad(ink, ((0, -h % c), (0, -w % c)), mode="edge")
     cells = padded.reshape(padded.shape[0] // c, c, padded.shape[1] // c, c).min(axis=(1, 3))
-    cells = Image.fromarray(cells, "F").filter(ImageFilter.MinFilter(5)).filter(ImageFilter.MaxFilter(5))
+    cells = Image.fromarray(cells, "F").filter(ImageFilter.MinFilter(OPENING)).filter(ImageFilter.MaxFilter(OPENING))
     return np.asarray(cells.resize((w, h), Image.BILINEAR), np.float32)
 
 
 def _remove_ruled_lines(ink, run=0.9, thickness=0.03):
-    """Subtract horizontal lines that cross `run` of the width and are at most `thickness` of the height
-    thick (ruled paper); a digit's own strokes are shorter or thicker, so they stay."""
+    """Subtract horizontal lines that cross `run` of the width and are at most `thickness` of the height thick
+    (ruled paper): each row's level along its brightest run of that length, less the same over the rows
+    around it (a 1-D opening), so broad brightness and a digit's own strokes, shorter or thicker, stay.
+    Where a stroke crosses a line (ink above or below it), the stroke is kept."""
     h, w = ink.shape
     if w < 20:
         return ink
@@ -169,14 +171,16 @@ def _remove_ruled_lines(ink, run=0.9, thickness=0.03):
     for k in (1, 2):                                                   # a line tilted by a fraction of a degree
         v[k:] = np.maximum(v[k:], ink[:-k])
         v[:-k] = np.maximum(v[:-k], ink[k:])
-    length = int(run * w)
-    level = np.lib.stride_tricks.sliding_window_view(v, length, axis=1).min(axis=2).max(axis=1)  # (h,)
-    line = level > max(MIN_CONTRAST, 0.3 * level.max())
-    edges = np.flatnonzero(np.diff(np.concatenate([[0], line.astype(np.int8), [0]])))
-    for top, bottom in zip(edges[::2], edges[1::2]):
-        if bottom - top <= thickness * h + 4:                          # +4: the smear of the tilt allowance
-            ink[top:bottom] = np.clip(ink[top:bottom] - level[top:bottom, None], 0, None)
-    return ink
+    windows = np.lib.stride_tricks.sliding_window_view
+    level = windows(v, int(run * w), axis=1).min(axis=2).max(axis=1)  # (h,)
+    k = int(thickness * h) + 3
+    opened = windows(np.pad(windows(np.pad(level, k, mode="edge"), 2 * k + 1).min(axis=1), k, mode="edge"),
+                     2 * k + 1).max(axis=1)                            # (h,)
+    ridge = level - opened
+    ridge[ridge < MIN_CONTRAST / 2] = 0
+    across = np.pad(ink, ((k, k), (0, 0)))
+    across = np.maximum(across[:h], across[2 * k:])                    # (h, w): the ink k rows above or below
+    return np.maximum(np.clip(ink - ridge[:, None], 0, None), np.where(ridge[:, None] > 0, np.minimum(ink, across), 0))
 
 
 def _digit(ink):
@@ -224,6 +228,7 @@ def _one_digit(mask):
     labels = _components(grid)
     ids, sizes = np.unique(labels[grid], return_counts=True)
     pieces = sorted(((s, _bounds(labels == i), i) for i, s in zip(ids, sizes)), key=lambda p: -p[0])
+    pieces = _drop_surroundings(pieces, grid.shape)
     group, members, added = pieces[0][1], {pieces[0][2]}, True
     while added:
         added = False
@@ -239,6 +244,23 @@ def _one_digit(mask):
     keep = Image.fromarray(np.isin(labels, list(members)).astype(np.uint8) * 255, "L")
     keep = keep.filter(ImageFilter.MaxFilter(3))
     return np.kron(np.asarray(keep) > 0, np.ones((f, f), bool))[:h, :w]
+
+
+def _drop_surroundings(pieces, shape):
+    """Leave out what surrounds a digit written on a sheet: the table or a shadow at the picture's edges, and
+    the rim left where the sheet's edge crosses the picture; that is, when a sizeable piece lies off the
+    picture's edges, every piece touching an edge, and every piece whose box holds a sizeable piece's box."""
+    def off_edges(p):
+        return min(p[1][:2]) > 0 and p[1][2] < shape[0] and p[1][3] < shape[1]
+
+    def holds(a, b):
+        return a[0] < b[0] and a[1] < b[1] and a[2] > b[2] and a[3] > b[3]
+
+    inside = [p for p in pieces if p[0] >= INSIDE * shape[0] * shape[1] and off_edges(p)]
+    if not inside:
+        return pieces
+    kept = [p for p in pieces if off_edges(p) and not any(holds(p[1], q[1]) for q in inside if q is not p)]
+    return kept or pieces
 
 
 def _components(mask):

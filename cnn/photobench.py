@@ -34,12 +34,13 @@ CONDITIONS = {
     "rotated up to 12 degrees": {"rotate": 12},
     "ruled lines": {"ruled": True},
     "margins and specks": {"height": 80, "specks": True},
+    "sheet on a dark table": {"height": 100, "table": True},
     "phone photo": {"blur": 0.02, "noise": 0.05, "gradient": 0.4, "texture": 0.06, "jpeg": 50, "rotate": 6},
 }
 
 
 def render(digit_image, rng, height=150, light=False, thin=0.0, blur=0.0, noise=0.0, gradient=0.0, texture=0.0,
-           jpeg=None, rotate=0.0, ruled=False, specks=False):
+           jpeg=None, rotate=0.0, ruled=False, specks=False, table=False):
     """A gray image (H, W) in [0, 1], ink bright, any size -> a photo of it: RGB uint8 (or JPEG-decoded)."""
     digit_image = np.clip(digit_image, 0, 1)[ink_box(digit_image > 0.05)]     # the digit's own box
     ink = Image.fromarray(np.uint8(digit_image * 255))
@@ -61,13 +62,15 @@ def render(digit_image, rng, height=150, light=False, thin=0.0, blur=0.0, noise=
         a = _specks(a, rng)
     paper, pen = (0.12, 0.9) if light else (rng.uniform(0.8, 0.95), rng.uniform(0.05, 0.25))
     img = paper + (pen - paper) * a
-    ys, xs = np.mgrid[:a.shape[0], :a.shape[1]] / max(a.shape)
     if gradient:                                                        # a shadow across the page
+        ys, xs = np.mgrid[:img.shape[0], :img.shape[1]] / max(img.shape)
         angle = rng.uniform(0, 2 * np.pi)
         ramp = (np.cos(angle) * xs + np.sin(angle) * ys)
         img = img * (1 - gradient * (ramp - ramp.min()) / max(np.ptp(ramp), 1e-6))
+    if table:                                                           # the sheet's edges in the picture
+        img = np.pad(img, [(round(0.15 * n), round(0.1 * n)) for n in img.shape], constant_values=0.2)
     if texture:                                                         # blotchy paper: smooth random field
-        field = Image.fromarray(np.uint8(rng.uniform(0, 255, (12, 12)))).resize(a.shape[::-1], Image.BICUBIC)
+        field = Image.fromarray(np.uint8(rng.uniform(0, 255, (12, 12)))).resize(img.shape[::-1], Image.BICUBIC)
         img = img + texture * (np.asarray(field, np.float32) / 255 - 0.5)
     if noise:
         img = img + rng.normal(0, noise, img.shape)
