@@ -7,7 +7,7 @@ from .model import N_CLASSES
 
 
 def confusion(model, x, y):
-    """Everything the Evaluate page shows for images x (N, 28, 28) with labels y (N,).
+    """How a model does on images x (N, 28, 28) with labels y (N,), in every figure an evaluation needs.
 
     Returns a dict: accuracy, loss (mean cross-entropy), n, per_class (10,) accuracy of each true digit
     (NaN for a digit absent from y), counts (10,) images per true digit, matrix (10, 10) int counts with

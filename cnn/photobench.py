@@ -5,7 +5,7 @@ ink on paper: dark on light or light on dark, at several sizes, blurred, noisy, 
 or ruled paper, JPEG-compressed, slightly turned, and all of these at once. Every image depends only on
 (seed, condition, index).
 
-    python -m cnn.photobench --model weights/default.npz --n 200
+    python -m cnn photobench --model weights/default.npz --n 200
 """
 import argparse
 import io
@@ -144,8 +144,8 @@ def _accuracy(model, xs, labels):
 
 
 def main(argv=None):
-    ap = argparse.ArgumentParser(description="Accuracy on photographed-style digits: photo_to_mnist vs "
-                                 "canvas_to_mnist, per condition.")
+    ap = argparse.ArgumentParser(prog="python -m cnn photobench", description="Accuracy on photographed-style "
+                                 "digits: photo_to_mnist vs canvas_to_mnist, per condition.")
     ap.add_argument("--model", default="weights/default.npz", help="weights file (.npz)")
     ap.add_argument("--n", type=int, default=200, help="images per source and condition")
     ap.add_argument("--seed", type=int, default=0)

@@ -176,7 +176,8 @@ def _keep():
 def upload_panel():
     """Use a weights file (.npz) from the computer; anything else is refused and the model in use stays."""
     st.caption("A `.npz` weights file downloaded from this app or written by `python -m cnn.train`.")
-    file = st.file_uploader("Model file (.npz)", key="upload_model", help=f"At most {MAX_BYTES // 2**20} MB.")
+    file = st.file_uploader("Model file (.npz)", key="upload_model", max_upload_size=MAX_BYTES // 2**20,
+                            help=f"At most {MAX_BYTES // 2**20} MB.")
     if file is not None and st.session_state.get("uploaded_id") != file.file_id:
         st.session_state["uploaded_id"] = file.file_id
         st.session_state["upload_message"] = _load_upload(file)
