@@ -192,3 +192,30 @@ def test_render_is_deterministic(digits):
     assert np.array_equal(a, b)
     box = ink_box(255 - a[..., 0] > 60)
     assert box is not None
+
+
+@pytest.mark.parametrize("seed", range(5))
+def test_pieces_are_the_8_connected_components(seed):
+    """cnn.pieces labels by propagating the smallest index with pointer jumping; a plain flood fill agrees."""
+    from cnn.pieces import _components
+    mask = np.random.default_rng(seed).random((40, 50)) < 0.45
+    labels = _components(mask)
+    seen = np.zeros_like(mask)
+    for start in zip(*np.nonzero(mask)):
+        if seen[start]:
+            continue
+        piece, todo = [], [start]
+        seen[start] = True
+        while todo:
+            r, c = todo.pop()
+            piece.append((r, c))
+            for dr in (-1, 0, 1):
+                for dc in (-1, 0, 1):
+                    n = (r + dr, c + dc)
+                    if 0 <= n[0] < 40 and 0 <= n[1] < 50 and mask[n] and not seen[n]:
+                        seen[n] = True
+                        todo.append(n)
+        rows, cols = zip(*piece)
+        assert len(set(labels[rows, cols])) == 1                         # one label for the piece ...
+        assert np.count_nonzero(labels == labels[start]) == len(piece)  # ... and for nothing else
+    assert (labels[~mask] == -1).all()
