@@ -23,6 +23,7 @@ from cnn.preprocess import BOX, STROKE, ink_box, place_by_mass, resize_area, str
 
 MAX_BYTES = 20 * 2**20         # a file larger than this is refused unread
 MAX_PIXELS = 40_000_000        # width x height from the file's header; larger is refused before decoding
+MAX_DECODED = 16_000_000       # pixels decoded at once (a JPEG is decoded at 1/2, 1/4 or 1/8 of its size)
 WORK = 512                     # longer side of the working image, in pixels
 GRID = 32                      # cells along the longer side for the paper's brightness ...
 OPENING = 5                    # ... and the width, in cells, of the widest stroke (1/6 of the picture)
@@ -94,9 +95,13 @@ def to_gray(image):
                          "read. Send a smaller photo.")
     if min(w, h) < 8:
         raise PhotoError(f"The image is {w} x {h} pixels: too small to hold a digit.")
+    image.draft("L", (w * WORK // max(w, h), h * WORK // max(w, h)))     # JPEG: decode at 1/2, 1/4 or 1/8
+    if image.size[0] * image.size[1] > MAX_DECODED:
+        raise PhotoError(f"The image is {w:,} x {h:,} pixels; other than a JPEG, at most {MAX_DECODED / 1e6:.0f} "
+                         "million pixels are read. Send a smaller image, or a JPEG.")
     try:
-        image.draft("RGB", (w * WORK // max(w, h), h * WORK // max(w, h)))  # JPEG: decode at 1/2, 1/4 or 1/8
         image = ImageOps.exif_transpose(image)                               # phone photos: upright
+        w, h = image.size
         if image.mode in ("I", "I;16", "I;16B", "I;16L", "F"):
             image = _array_image(np.asarray(image, np.float32) / (65535 if image.mode.startswith("I;16") else 1))
         alpha = image.mode in ("RGBA", "LA", "PA", "RGBa", "La") or "transparency" in image.info

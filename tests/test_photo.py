@@ -150,10 +150,12 @@ def test_a_speck_far_from_the_digit_is_left_out():
     assert np.abs(x - photo_to_mnist(pen_digit(SEVEN))).max() < 0.05
 
 
-def test_an_image_far_too_large_is_refused_before_it_is_decoded(monkeypatch):
-    """A real, valid 10,000 x 5,000 PNG (small on disk): refused from its header, never decoded."""
+@pytest.mark.parametrize("size, fmt", [((10_000, 5_000), "PNG"), ((10_000, 5_000), "JPEG"), ((5_000, 4_000), "PNG")])
+def test_an_image_far_too_large_is_refused_before_it_is_decoded(monkeypatch, size, fmt):
+    """Real, valid images, small on disk: over 40 million pixels, or a PNG over 16 million (decoded whole,
+    unlike a JPEG), is refused from the file's header and never decoded."""
     buf = io.BytesIO()
-    Image.new("1", (10_000, 5_000)).save(buf, "PNG")
+    Image.new("1" if fmt == "PNG" else "L", size).save(buf, fmt)
     assert len(buf.getvalue()) < MAX_BYTES
 
     def no_decoding(self):
@@ -161,7 +163,17 @@ def test_an_image_far_too_large_is_refused_before_it_is_decoded(monkeypatch):
 
     monkeypatch.setattr(ImageFile.ImageFile, "load", no_decoding)
     steps = photo_to_mnist_steps(buf.getvalue())
-    assert steps["centred"] is None and "10,000 x 5,000 pixels" in steps["reason"]
+    assert steps["centred"] is None and f"{size[0]:,} x {size[1]:,} pixels" in steps["reason"]
+
+
+def test_a_phone_photo_is_turned_upright_by_its_exif_orientation():
+    img = pen_digit(SEVEN, size=(300, 240))
+    upright = photo_to_mnist(img)
+    exif = Image.Exif()
+    exif[0x0112] = 6                                                        # "turn 90 degrees clockwise to view"
+    buf = io.BytesIO()
+    img.transpose(Image.Transpose.ROTATE_90).save(buf, "JPEG", quality=95, exif=exif)
+    assert np.abs(photo_to_mnist(buf.getvalue()) - upright).mean() < 0.02
 
 
 def test_a_file_too_large_is_refused_unread(monkeypatch):
