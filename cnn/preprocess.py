@@ -5,7 +5,7 @@ longer side is 20 px, keeping the aspect ratio, with anti-aliasing; it is then
 placed in a 28x28 field so that its centre of mass sits at the centre.
 A canvas stroke is much thicker than a NIST pen stroke relative to the digit,
 so before scaling the stroke is thinned (or thickened) to MNIST's width.
-NumPy and Pillow; every step is kept for the app to show.
+NumPy and Pillow; every step is kept for the app to show. Photos and scans: cnn/photo.py.
 """
 import numpy as np
 from PIL import Image
@@ -156,3 +156,12 @@ def place_by_mass(digit):
     out = np.zeros((SIZE, SIZE), np.float32)
     out[top:top + h, left:left + w] = digit
     return out
+
+
+def __getattr__(name):
+    """cnn.preprocess.photo_to_mnist and photo_to_mnist_steps live in cnn/photo.py, which builds on this module
+    (so it cannot be imported at the top here)."""
+    if name in ("photo_to_mnist", "photo_to_mnist_steps"):
+        from cnn import photo
+        return getattr(photo, name)
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")

@@ -231,3 +231,10 @@ def test_pieces_are_the_8_connected_components(seed):
         assert len(set(labels[rows, cols])) == 1                         # one label for the piece ...
         assert np.count_nonzero(labels == labels[start]) == len(piece)  # ... and for nothing else
     assert (labels[~mask] == -1).all()
+
+
+def test_photo_to_mnist_is_also_reachable_from_preprocess():
+    import cnn.preprocess
+    assert cnn.preprocess.photo_to_mnist is photo_to_mnist
+    with pytest.raises(AttributeError):
+        cnn.preprocess.no_such_function  # noqa: B018
