@@ -56,7 +56,7 @@ def to_gray(image):
     RGB: brightest channel; 2-D: itself. Floats up to 1 are read as 0-1, else as 0-255."""
     try:
         a = np.asarray(image)
-    except Exception:  # ragged lists and the like
+    except (ValueError, TypeError):  # ragged lists and the like
         return None
     if a.ndim == 3 and a.shape[2] == 1:
         a = a[:, :, 0]
