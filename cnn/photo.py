@@ -25,8 +25,8 @@ MAX_BYTES = 20 * 2**20         # a file larger than this is refused unread
 MAX_PIXELS = 40_000_000        # width x height from the file's header; larger is refused before decoding
 MAX_DECODED = 16_000_000       # pixels decoded at once (a JPEG is decoded at 1/2, 1/4 or 1/8 of its size)
 WORK = 512                     # longer side of the working image, in pixels
-GRID = 32                      # cells along the longer side for the paper's brightness ...
-OPENING = 5                    # ... and the width, in cells, of the widest stroke (1/6 of the picture)
+GRID = 128                     # cells along the longer side for the paper's brightness ...
+OPENING = 21                   # ... and the width, in cells, of the widest stroke (1/6 of the picture)
 MIN_CONTRAST = 0.1             # ink must stand this far (0-1) above the paper ...
 NOISE_SIGMAS = 6               # ... and this many noise levels
 STEPS = ("photo", "ink", "cropped", "scaled", "centred")
@@ -157,8 +157,15 @@ def _paper(ink):
     c = max(1, -(-max(h, w) // GRID))
     padded = np.pad(ink, ((0, -h % c), (0, -w % c)), mode="edge")
     cells = padded.reshape(padded.shape[0] // c, c, padded.shape[1] // c, c).min(axis=(1, 3))
-    cells = Image.fromarray(cells, "F").filter(ImageFilter.MinFilter(OPENING)).filter(ImageFilter.MaxFilter(OPENING))
-    return np.asarray(cells.resize((w, h), Image.BILINEAR), np.float32)
+    cells = _filter(_filter(cells, np.min), np.max)
+    return np.asarray(Image.fromarray(cells, "F").resize((w, h), Image.BILINEAR), np.float32)
+
+
+def _filter(a, op):
+    """op (np.min or np.max) over each OPENING x OPENING square, as a row pass then a column pass."""
+    windows = np.lib.stride_tricks.sliding_window_view
+    a = op(windows(np.pad(a, OPENING // 2, mode="edge"), OPENING, axis=0), axis=-1)   # (h, w + OPENING - 1)
+    return op(windows(a, OPENING, axis=1), axis=-1).astype(np.float32)                # (h, w)
 
 
 def _remove_ruled_lines(ink, run=0.9, thickness=0.03):

@@ -3,13 +3,14 @@
 MNIST TEST digits (never training ones) and synthetic canvas drawings (cnn.synth) are rendered as photos of
 ink on paper: dark on light or light on dark, at several sizes, blurred, noisy, unevenly lit, on textured
 or ruled paper, JPEG-compressed, slightly turned, and all of these at once. Every image depends only on
-(seed, condition, index).
+(seed, condition name, index).
 
     python -m cnn photobench --model weights/default.npz --n 200
 """
 import argparse
 import io
 import time
+import zlib
 
 import numpy as np
 from PIL import Image, ImageFilter
@@ -125,7 +126,8 @@ def measure(model, n=200, seed=0, conditions=CONDITIONS, callback=None):
     """-> {(source, condition): (photo accuracy, canvas accuracy, refused by photo_to_mnist)}."""
     results = {}
     for source, (images, labels) in sources(n, seed).items():
-        for c, (name, settings) in enumerate(conditions.items()):
+        for name, settings in conditions.items():
+            c = zlib.crc32(name.encode())                              # the same photos in any subset of conditions
             photos = [render(img, np.random.default_rng([seed, c, i]), **settings) for i, img in enumerate(images)]
             xs = [photo_to_mnist(p) for p in photos]
             refused = sum(x is None for x in xs)

@@ -19,11 +19,12 @@ SHOWN = 160                      # height in pixels of the photo and its ink as 
 @st.fragment
 def photo_panel(model, model_key):
     """Upload or take a photo of one digit; its preprocessing steps, the guess and its explanation."""
-    source = st.segmented_control("Photo from", ["A file", "The camera"], default="A file", key="photo_source",
+    source = st.segmented_control("Photo from", ["A file", "The camera"], key="photo_source",
                                   help="The camera asks the browser for permission the first time.")
+    file = None                                   # no uploader or camera until asked for: the page has one already
     if source == "The camera":
         file = st.camera_input("Photo of one digit", key="photo_camera")
-    else:
+    elif source == "A file":
         file = st.file_uploader("Photo or scan of one digit", type=TYPES, key="photo_upload",
                                 help=f"Dark ink on light paper or light on dark; at most {MAX_BYTES // 2**20} MB.")
     if file is None:
