@@ -4,8 +4,8 @@ A photo is not a canvas: the ink may be dark on light paper or light on dark, th
 strokes blurred, noisy, compressed, thin or thick, with margins, ruled lines and specks around the digit.
 The steps, each kept for the app to show:
   photo    the image as gray levels, its longer side at most WORK px (large files are decoded at reduced size)
-  ink      ink bright on black: polarity detected from the border, the paper's own brightness (a large
-           morphological opening) subtracted, long thin horizontal lines removed
+  ink      ink bright on black: polarity from the median (most of a picture is paper), the paper's own
+           brightness (a large morphological opening) subtracted, long thin horizontal lines removed
   cropped  the digit alone (its connected pieces; far-away marks left out), levels stretched so the stroke
            core is 1 and the paper 0 without a hard threshold, strokes thickened to MNIST's width if thin
   scaled, centred   as for the canvas and for MNIST: longer side 20 px, centre of mass at the centre of 28x28
