@@ -61,7 +61,7 @@ def cost(tokens):
     return macs + size * size * channels * 10, moved + 10
 
 
-def parse_arch(arch):
+def parse_arch(arch: str) -> list[tuple[str, int | None]]:
     """Parse an architecture string into [(kind, n), ...], kind in "c", "p", "d" (n is None for "p").
     Raises ArchError for any string the grammar does not allow, including one over the compute budget."""
     if not isinstance(arch, str) or not arch.strip():

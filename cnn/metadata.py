@@ -81,7 +81,8 @@ def _at(key, check, value):
 
 RECORD = {"epoch": _integer(1, 10**6), "kind": _choice("finetune"), "steps": _integer(0, 10**6),
           "n_drawings": _integer(0, 10**6), "train_loss": _number(0, 1e9), "train_acc": _number(0, 1),
-          "test_loss": _number(0, 1e9), "test_acc": _number(0, 1), "seconds": _number(0, 1e9), "complete": _flag}
+          "test_loss": _number(0, 1e9), "test_acc": _number(0, 1), "test_images": _integer(1, 10**6),
+          "seconds": _number(0, 1e9), "complete": _flag}
 SETTINGS = {"epochs": _integer(1, 1000), "lr": _number(0, 10), "lr_decay": _number(0, 1),
             "batch_size": _integer(1, 60000), "optimizer": _choice("adam", "sgd"), "momentum": _number(0, 1),
             "n_train": _integer(1, 60000), "augment": _flag, "seed": _integer(0, MAX_SEED)}

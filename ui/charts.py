@@ -129,7 +129,7 @@ def training_figure(points, epochs):
     fig = make_subplots(rows=2, cols=1, shared_xaxes=True, vertical_spacing=0.08,
                         subplot_titles=("loss", "accuracy"))
     if points:
-        x, y = zip(*points)
+        x, y = zip(*points, strict=True)
         fig.add_trace(go.Scatter(x=x, y=y, name="training loss (running)", mode="lines",
                                  line=dict(color=PALETTE[0])), row=1, col=1)
     ep = [r["epoch"] for r in epochs]
