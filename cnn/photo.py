@@ -79,7 +79,7 @@ def open_image(source):
         try:
             return Image.open(source)
         except (OSError, ValueError, SyntaxError, Image.DecompressionBombError, Image.DecompressionBombWarning):
-            raise PhotoError("This is not an image that can be read (PNG, JPEG, WebP, GIF, BMP or TIFF).")
+            raise PhotoError("This is not an image that can be read (PNG, JPEG, WebP, GIF, BMP or TIFF).") from None
 
 
 def to_gray(image):
@@ -109,7 +109,7 @@ def to_gray(image):
         if max(image.size) > WORK:
             image = image.resize((max(1, w * WORK // max(w, h)), max(1, h * WORK // max(w, h))), Image.BOX)
     except (OSError, ValueError, SyntaxError, Image.DecompressionBombError) as e:
-        raise PhotoError(f"The image cannot be decoded ({e}).")
+        raise PhotoError(f"The image cannot be decoded ({e}).") from None
     if not alpha:
         return np.asarray(image, np.float32) / 255
     rgba = np.asarray(image, np.float32) / 255                               # (h, w, 4)

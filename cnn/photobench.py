@@ -158,7 +158,7 @@ def main(argv=None):
     try:
         model = load_model(args.model)
     except (WeightsError, OSError) as e:
-        raise SystemExit(f"cannot load {args.model}: {e}")
+        raise SystemExit(f"cannot load {args.model}: {e}") from None
     start = time.perf_counter()
     print(f"model {args.model}, {args.n} images per source and condition, seed {args.seed}")
     print(f"{'source':<16} {'condition':<26} {'photo_to_mnist':>14} {'canvas_to_mnist':>15} {'refused':>8}")

@@ -21,7 +21,7 @@ def one_digit(mask):
     grid = padded.reshape(padded.shape[0] // f, f, padded.shape[1] // f, f).any(axis=(1, 3))
     labels = _components(grid)
     ids, sizes = np.unique(labels[grid], return_counts=True)
-    pieces = sorted(((s, _bounds(labels == i), i) for i, s in zip(ids, sizes)), key=lambda p: -p[0])
+    pieces = sorted(((s, _bounds(labels == i), i) for i, s in zip(ids, sizes, strict=True)), key=lambda p: -p[0])
     pieces = _drop_surroundings(pieces, grid.shape)
     group, members, added = pieces[0][1], {pieces[0][2]}, True
     while added:

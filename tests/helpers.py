@@ -1,6 +1,6 @@
 """Helpers shared by several test modules (fixtures are in conftest.py, browser driving in browser_helpers.py):
 waiting for a condition, a small weights folder for the app, driving the app's sidebar in AppTest, and the
-table of bad weights files that the engine and the app must both refuse."""
+table of bad weights files that the engine and the app must both refuse, and checks of a 28x28 network input."""
 import io
 import json
 import time
@@ -157,3 +157,20 @@ BAD_WEIGHTS = {     # case: (the file's bytes, what the error message says)
     "infinite weights": (_weights_with(array_change={"0.b": np.full(2, np.inf, np.float32)}), "NaN or infinite"),
     "integer weights": (_weights_with(array_change={"0.b": np.zeros(2, np.int64)}), "floating point"),
 }
+
+
+# ---------------------------------------------------------------- a 28x28 network input (canvas and photo paths)
+
+def assert_mnist_like(x):
+    assert x.shape == (28, 28) and x.dtype == np.float32
+    assert np.isfinite(x).all() and x.min() >= 0 and x.max() <= 1 and x.max() > 0
+
+
+def centre_of_mass(x):
+    ys, xs = np.mgrid[:28, :28]
+    return (x * ys).sum() / x.sum(), (x * xs).sum() / x.sum()
+
+
+def ink_box_side(x, level=0.0):
+    rows, cols = np.flatnonzero((x > level).any(1)), np.flatnonzero((x > level).any(0))
+    return max(rows[-1] - rows[0] + 1, cols[-1] - cols[0] + 1)

@@ -10,7 +10,7 @@ from cnn.data import load_subset
 from cnn.photo import MAX_BYTES, WORK, photo_to_mnist, photo_to_mnist_steps
 from cnn.photobench import CONDITIONS, main, measure, render
 from cnn.preprocess import ink_box
-from tests.test_preprocess import assert_mnist_like, centre_of_mass, ink_box_side
+from helpers import assert_mnist_like, centre_of_mass, ink_box_side
 
 
 @pytest.fixture(scope="module")
@@ -85,7 +85,7 @@ def test_photographed_mnist_test_digits_are_read(model, digits, name):
     xs = [photo_to_mnist(render(img, np.random.default_rng([1, i]), **CONDITIONS[name])) for i, img in
           enumerate(images)]
     assert sum(x is None for x in xs) <= 1
-    ok = [x is not None and model.predict(x[None])[0] == y for x, y in zip(xs, labels)]
+    ok = [x is not None and model.predict(x[None])[0] == y for x, y in zip(xs, labels, strict=True)]
     assert np.mean(ok) >= 0.9
 
 
@@ -213,7 +213,7 @@ def test_pieces_are_the_8_connected_components(seed):
     mask = np.random.default_rng(seed).random((40, 50)) < 0.45
     labels = _components(mask)
     seen = np.zeros_like(mask)
-    for start in zip(*np.nonzero(mask)):
+    for start in zip(*np.nonzero(mask), strict=True):
         if seen[start]:
             continue
         piece, todo = [], [start]
@@ -227,7 +227,7 @@ def test_pieces_are_the_8_connected_components(seed):
                     if 0 <= n[0] < 40 and 0 <= n[1] < 50 and mask[n] and not seen[n]:
                         seen[n] = True
                         todo.append(n)
-        rows, cols = zip(*piece)
+        rows, cols = zip(*piece, strict=True)
         assert len(set(labels[rows, cols])) == 1                         # one label for the piece ...
         assert np.count_nonzero(labels == labels[start]) == len(piece)  # ... and for nothing else
     assert (labels[~mask] == -1).all()
