@@ -1,6 +1,7 @@
 """Helpers shared by several test modules (fixtures are in conftest.py, browser driving in browser_helpers.py):
 waiting for a condition, a small weights folder for the app, driving the app's sidebar in AppTest, and the
-table of bad weights files that the engine and the app must both refuse; a drawing on the canvas in AppTest."""
+table of bad weights files that the engine and the app must both refuse; a drawing on the canvas in AppTest; and
+checks of a 28x28 network input."""
 import base64
 import io
 import json
@@ -182,3 +183,20 @@ def draw(at, rgba):
 
 def button(at, label):
     return next(b for b in at.button if b.label.startswith(label))
+
+
+# ---------------------------------------------------------------- a 28x28 network input (canvas and photo paths)
+
+def assert_mnist_like(x):
+    assert x.shape == (28, 28) and x.dtype == np.float32
+    assert np.isfinite(x).all() and x.min() >= 0 and x.max() <= 1 and x.max() > 0
+
+
+def centre_of_mass(x):
+    ys, xs = np.mgrid[:28, :28]
+    return (x * ys).sum() / x.sum(), (x * xs).sum() / x.sum()
+
+
+def ink_box_side(x, level=0.0):
+    rows, cols = np.flatnonzero((x > level).any(1)), np.flatnonzero((x > level).any(0))
+    return max(rows[-1] - rows[0] + 1, cols[-1] - cols[0] + 1)

@@ -35,16 +35,21 @@ def explain(model, x28, digit):
         f"on, {blue} those against it.")))
 
 
-def correction(model_key):
-    """'Wrong? It's a …': store the drawing on the canvas with the digit the user says it is."""
+# widget and session keys of the two "Wrong? It's a …" forms: (label picker, save button, the last saved stamp)
+CORRECTION_KEYS = {"drawing": ("correct_label", "save_drawing", "saved_drawing"),
+                   "photo": ("photo_label", "save_photo", "saved_photo")}
+
+
+def correction(model_key, x28, rgba, what="drawing"):
+    """'Wrong? It's a …': store x28 (the network's input) and rgba (the image it came from) with the digit the
+    user says it is. `what` is "drawing" (the canvas) or "photo"; each has its own widgets."""
+    label_key, button_key, stamp_key = CORRECTION_KEYS[what]
     pick, save, _ = st.columns([3, 2, 4], vertical_alignment="bottom")
-    label = pick.selectbox("Wrong? It's a …", range(10), index=None, key="correct_label",
+    label = pick.selectbox("Wrong? It's a …", range(10), index=None, key=label_key,
                            placeholder="choose the right digit",
-                           help="Saves the drawing on the canvas with your label, to evaluate and fine-tune the "
-                                "model on.")
-    if not save.button("Save drawing", key="save_drawing", icon=":material/bookmark_add:", disabled=label is None):
+                           help=f"Saves the {what} with your label, to evaluate and fine-tune the model on.")
+    if not save.button(f"Save {what}", key=button_key, icon=":material/bookmark_add:", disabled=label is None):
         return
-    x28, rgba = session.drawing()
     if x28 is None:
         st.warning("The canvas is empty: draw the digit first, then save it.")
         return
@@ -52,8 +57,8 @@ def correction(model_key):
     if store is None:
         return
     stamp = hashlib.sha1(np.asarray(x28, np.float32).tobytes() + bytes([label])).hexdigest()
-    if st.session_state.get("saved_drawing") == stamp:
-        st.info(f"This drawing is already saved as a {label}.")
+    if st.session_state.get(stamp_key) == stamp:
+        st.info(f"This {what} is already saved as a {label}.")
         return
     try:
         if visitor.public():
@@ -66,9 +71,11 @@ def correction(model_key):
     except (StoreError, ValueError) as e:
         st.error("Not saved: " + visitor.tell(e, "the server's store failed. Try again later."))
         return
-    st.session_state["saved_drawing"] = stamp
-    st.success(f"Saved drawing #{drawing_id} as a {label}. You have {n} stored drawing{'s' * (n != 1)}: "
-               "fine-tune the model on them below, or see how it does on them on the Evaluate page.")
+    st.session_state[stamp_key] = stamp
+    saved = (f"Saved drawing #{drawing_id} as a {label}" if what == "drawing"
+             else f"Saved the {what} as drawing #{drawing_id}, a {label}")
+    st.success(f"{saved}. You have {n} stored drawing{'s' * (n != 1)}: fine-tune the model on them below, or see "
+               "how it does on them on the Evaluate page.")
 
 
 def _check_drawing_room(store):
@@ -86,7 +93,7 @@ def teach_panel(model, model_key):
     """Save the drawing with its right label, fine-tune the current model on the stored drawings mixed with
     MNIST, then keep or discard the result. Outside the Draw page's fragment: strokes do not rerun it."""
     st.subheader("Teach the model your handwriting", divider="gray")
-    correction(model_key)
+    correction(model_key, *session.drawing())
     pending = session.pending_finetune()
     if pending and pending["base_key"] == model_key:
         _show_result(pending)
