@@ -108,7 +108,9 @@ def teach_panel(model, model_key):
                "The model in use is not changed: you keep or discard the result.")
     button = st.button(f"Fine-tune on my {n} drawing{'s' * (n != 1)}", key="finetune",
                        icon=":material/model_training:")
-    if button and _run_finetune(model, model_key, store):
+    if button and session.room_for_model():
+        st.error(f"Not fine-tuned: {session.room_for_model()}.")
+    elif button and _run_finetune(model, model_key, store):
         st.rerun()                              # the Draw panel above shows the fine-tuned model's guess too
 
 
@@ -235,6 +237,8 @@ def _load_upload(file):
         if visitor.public():
             uploads = uploaded_models()
             visitor.check_uploads(len(uploads), file.size)
+        if session.room_for_model():
+            raise visitor.QuotaError(session.room_for_model())
         model = cnn.load_model(file.getvalue(), name=file.name)
     except (cnn.WeightsError, visitor.QuotaError) as e:
         return "error", f"Not loaded: {e}. The model in use has not changed."

@@ -14,6 +14,7 @@ INSPECT = "inspect_image"        # {"image", "label", "caption", "fresh"}: an im
 PENDING = "finetune_pending"     # a fine-tuned copy of the model in use, waiting for Keep or Discard
 MNIST_ERROR = "mnist_error"      # why MNIST could not be read: not retried on every rerun of this session
 VISITOR = "visitor_token"        # this browser session's random id (public mode's anonymous visitor)
+MAX_MODELS = 8                   # models one browser session keeps in memory (trained, fine-tuned, uploaded)
 
 
 def model_key():
@@ -28,6 +29,14 @@ def select(key):
 def models():
     """{name: Model} of this browser session; each is only read once its training ended."""
     return st.session_state.setdefault(MODELS, {})
+
+
+def room_for_model():
+    """None while this session may add a model, else why not (a session's models live in the server's memory)."""
+    if len(models()) < MAX_MODELS:
+        return None
+    return (f"this session holds {MAX_MODELS} models, as many as it keeps; remove one under **Your models** in "
+            "the sidebar first")
 
 
 def drawing():

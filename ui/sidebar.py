@@ -67,6 +67,9 @@ def _start(request, box):
     """Check the request, load the data and start a training thread; errors are shown inline in `box`."""
     if "job" in st.session_state and not st.session_state["job"].done:
         return                                         # one run per session (the button is disabled meanwhile)
+    if session.room_for_model():
+        box.error(f"**Not started:** {session.room_for_model()}.")
+        return
     fields = {f.name for f in dataclasses.fields(cnn.TrainConfig)}
     config = cnn.TrainConfig(**{k: v for k, v in request.items() if k in fields})
     try:
@@ -77,7 +80,7 @@ def _start(request, box):
     try:
         data = _load_data(request["source"], box)
     except cnn.MnistError as e:
-        box.error(f"**MNIST is not available.** {e}")
+        box.error("**MNIST is not available.** " + visitor.tell(e, "The server cannot read the MNIST files."))
         box.button("Train on the committed subset instead", key="use_subset",
                    on_click=lambda: st.session_state.update(retry_on_subset=request))
         return
