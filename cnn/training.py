@@ -84,8 +84,11 @@ def evaluate(model, x, y):
     return loss, float((logits.argmax(1) == y).mean())
 
 
-def train(model, x_train, y_train, x_test, y_test, config, callback=None):
+def train(model, x_train, y_train, x_test, y_test, config, callback=None, processes=None):
     """Train `model` in place with mini-batches; append one record per epoch to model.history and return it.
+
+    processes: how many processes share each batch; None uses every core (up to 4) for runs large enough,
+    1 trains in this process only (a sweep's task, which already has a core of its own).
 
     callback(event) receives {"kind": "batch", ...} after every step and {"kind": "epoch", ...} after every
     epoch; when it returns a truthy value, training stops there and keeps the weights it has reached.
@@ -100,18 +103,19 @@ def train(model, x_train, y_train, x_test, y_test, config, callback=None):
     n_batches = math.ceil(len(x) / config.batch_size)
     # Every core: this process and CORES - 1 worker processes each take a slice of every batch, with one
     # BLAS thread each (BLAS's own threads only pay off for matrices far larger than a batch's).
-    with _workers(model, config, len(x)) as workers, threadpool_limits(1, user_api="blas"):
+    with _workers(model, config, len(x), processes) as workers, threadpool_limits(1, user_api="blas"):
         step = workers.loss_and_grads if workers else model.loss_and_grads
         return _train_epochs(model, x, y, x_test, y_test, config, opt, n_batches, rng, step, callback)
 
 
-def _workers(model, config, n_images):
+def _workers(model, config, n_images, processes=None):
     """Worker processes for a run large enough to gain from them, else nothing (one process trains)."""
-    if (os.name != "posix" or CORES < 2 or config.batch_size < MIN_PARALLEL_BATCH
+    processes = CORES if processes is None else min(processes, CORES)
+    if (os.name != "posix" or processes < 2 or config.batch_size < MIN_PARALLEL_BATCH
             or n_images * config.epochs < MIN_PARALLEL_IMAGES):
         return contextlib.nullcontext()
     try:
-        return Workers(model, CORES - 1, config.batch_size)
+        return Workers(model, processes - 1, config.batch_size)
     except (OSError, ValueError, WorkerError) as e:   # e.g. no new processes allowed: one process still trains
         LOG.warning("training in one process: could not start worker processes (%s)", e)
         return contextlib.nullcontext()

@@ -41,7 +41,7 @@ def _form():
                               help="The origin's configurations: c<N> is a 3x3 convolution with N filters, "
                                    "p a 2x2 max pooling; a softmax layer always ends the network.")
         custom = st.text_input("…or type your own", placeholder="e.g. c32pc64pd128", max_chars=100,
-                               help="Overrides the preset when filled. " + HELP)
+                               key=state.SIDEBAR_ARCH, help="Overrides the preset when filled. " + HELP)
         left, right = st.columns(2)
         epochs = left.number_input("Epochs", min_value=1, max_value=100, value=1)
         batch = right.number_input("Batch size", min_value=1, value=d.batch_size, step=16)

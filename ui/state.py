@@ -13,6 +13,7 @@ DEFAULT = "default"
 ORIGIN_CONFIGS = ["c8p", "c16p", "c8pc8", "c8pc16", "c16pc8", "c16pc16", "c8pc8p", "c8pc16p", "c16pc8p", "c16pc16p"]
 RESERVED = {DEFAULT, "experiment", *ORIGIN_CONFIGS}     # shipped names, refused even before they exist
 NAME_RE = re.compile(r"[A-Za-z0-9_-]{1,64}")
+SIDEBAR_ARCH = "sidebar_arch"    # the sidebar form's "…or type your own" architecture input
 
 
 def weights_dir():
@@ -98,6 +99,11 @@ def model_picker(page):
     except (cnn.WeightsError, OSError) as e:
         st.error(f"This model cannot be used: {e}. Choose another model, or replace the file.")
         return None
+
+
+def set_sidebar_arch(arch):
+    """Put `arch` in the sidebar's architecture input (a callback: it runs before the sidebar is drawn)."""
+    st.session_state[SIDEBAR_ARCH] = arch
 
 
 def _picked(widget):

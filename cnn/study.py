@@ -1,0 +1,224 @@
+"""An architecture study: one run (an architecture, a seed, a protocol) as a plain function, samples of the
+grammar under a parameter and compute bound, and the results file. No Dask here: cnn/sweep.py runs these
+functions as Dask tasks, and the app reads the results file without Dask.
+
+The results file holds one JSON object per line, one line per finished run:
+
+    {"arch": str, "seed": int, "protocol": {PROTOCOL fields}, "params": int, "macs": int,
+     "code_version": str, "history": [{"epoch", "train_loss", "train_acc", "test_loss", "test_acc",
+     "seconds", "complete"}], "final": {"train_acc", "test_acc", "test_loss"}, "epoch_s": float,
+     "run_s": float, "finished": "YYYY-MM-DDTHH:MM:SSZ"}
+"""
+import functools
+import hashlib
+import json
+import math
+import os
+import tempfile
+import time
+from pathlib import Path
+
+import numpy as np
+
+from .arch import IMAGE_SIZE, ArchError, parse_arch
+from .data import load_mnist, load_subset
+from .model import build_model
+from .training import TrainConfig, train
+
+# The study's protocol (see README "Architecture study" for why it ranks like the full protocol).
+PROTOCOL = dict(data="mnist", n_train=5000, n_test=10000, epochs=2, lr=0.002, lr_decay=0.6, batch_size=64,
+                optimizer="adam", activation="relu")
+WIDTHS = (4, 8, 16, 32, 64)   # filters a sampled convolution may have
+DENSE = (32, 64, 128)          # units a sampled hidden dense layer may have
+
+
+def macs(arch):
+    """Multiply-adds of one image's forward pass (convolutions and dense layers, the softmax layer included)."""
+    size, channels, total = IMAGE_SIZE, 1, 0
+    for kind, n in parse_arch(arch):
+        if kind == "c":
+            size -= 2
+            total += size * size * 9 * channels * n       # each output pixel: a 3x3 x channels dot product
+            channels = n
+        elif kind == "p":
+            size //= 2
+        else:
+            total += size * size * channels * n
+            size, channels = 1, n
+    return total + size * size * channels * 10
+
+
+def n_params(arch):
+    """Weights and biases of the network, the softmax layer included."""
+    size, channels, total = IMAGE_SIZE, 1, 0
+    for kind, n in parse_arch(arch):
+        if kind == "c":
+            size, channels, total = size - 2, n, total + 9 * channels * n + n
+        elif kind == "p":
+            size //= 2
+        else:
+            size, channels, total = 1, n, total + size * size * channels * n + n
+    return total + size * size * channels * 10 + 10
+
+
+def sample(n, seed=0, max_params=100_000, max_macs=400_000, max_tries=100_000):
+    """n distinct architectures drawn from the grammar with `seed`: 1-4 convolutions of WIDTHS filters, each
+    followed by a 2x2 pooling or not, then at most one hidden dense layer; each within both bounds."""
+    rng, found = np.random.default_rng(seed), {}
+    for _ in range(max_tries):
+        if len(found) == n:
+            break
+        arch = "".join(f"c{rng.choice(WIDTHS)}" + ("p" if rng.random() < 0.5 else "")
+                       for _ in range(rng.integers(1, 5)))
+        if rng.random() < 0.25:
+            arch += f"d{rng.choice(DENSE)}"
+        try:
+            if n_params(arch) <= max_params and macs(arch) <= max_macs:
+                found[arch] = None
+        except ArchError:         # e.g. four convolutions and three poolings shrink the image below 1x1
+            continue
+    return list(found)
+
+
+def describe(arch):
+    """Depth (convolutions), pooling count and widest convolution of an architecture."""
+    layers = parse_arch(arch)
+    convs = [n for kind, n in layers if kind == "c"]
+    return {"depth": len(convs), "pools": sum(kind == "p" for kind, _ in layers), "width": max(convs, default=0),
+            "dense": sum(kind == "d" for kind, _ in layers)}
+
+
+@functools.lru_cache(maxsize=1)
+def code_version():
+    """A hash of the engine's source files (cnn/*.py) as this process first saw them (it runs what it imported
+    then): runs with the same hash ran the same code."""
+    digest = hashlib.sha256()
+    for path in sorted(Path(__file__).parent.glob("*.py")):
+        digest.update(path.name.encode() + b"\0" + path.read_bytes())
+    return digest.hexdigest()[:12]
+
+
+def run_key(arch, seed, protocol):
+    """What makes two runs the same run: a finished one is never repeated."""
+    return arch, int(seed), json.dumps(protocol, sort_keys=True)
+
+
+def run_one(arch, seed, protocol):
+    """Train `arch` with `seed` under `protocol` in this process with one BLAS thread; return its record."""
+    start = time.perf_counter()
+    x_train, y_train, x_test, y_test = load_subset() if protocol["data"] == "subset" else load_mnist()
+    model = build_model(arch, activation=protocol["activation"], seed=seed)
+    config = TrainConfig(epochs=protocol["epochs"], lr=protocol["lr"], lr_decay=protocol["lr_decay"],
+                         batch_size=protocol["batch_size"], optimizer=protocol["optimizer"],
+                         n_train=protocol["n_train"], seed=seed)
+    history = train(model, x_train, y_train, x_test[:protocol["n_test"]], y_test[:protocol["n_test"]], config,
+                    processes=1)
+    last = history[-1]
+    return {"arch": arch, "seed": int(seed), "protocol": dict(protocol), "params": model.n_params,
+            "macs": macs(arch), "code_version": code_version(), "history": history,
+            "final": {k: last[k] for k in ("train_acc", "test_acc", "test_loss")},
+            "epoch_s": float(np.median([e["seconds"] for e in history])),
+            "run_s": time.perf_counter() - start, "finished": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime())}
+
+
+def read_results(path):
+    """The records of a results file; lines that are not a valid record are skipped (returns records, skipped)."""
+    records, skipped = [], 0
+    path = Path(path)
+    if not path.exists():
+        return records, skipped
+    with open(path, encoding="utf-8") as f:
+        for line in f:
+            try:
+                record = json.loads(line)
+                _check(record)
+            except (ValueError, KeyError, TypeError, ArchError):
+                skipped += 1
+                continue
+            records.append(record)
+    return records, skipped
+
+
+def _check(record):
+    parse_arch(record["arch"])
+    numbers = [record["final"][k] for k in ("train_acc", "test_acc", "test_loss")] + [record["epoch_s"]]
+    numbers += [e[k] for e in record["history"] for k in ("epoch", "test_acc", "test_loss", "seconds")]
+    if not (isinstance(record["seed"], int) and isinstance(record["protocol"], dict) and record["history"]
+            and all(isinstance(v, (int, float)) and math.isfinite(v) for v in numbers)):
+        raise ValueError("not a run record")
+
+
+def write_results(records, path):
+    """Replace the results file with `records`, one per line, atomically: a reader (or a crash) sees the old
+    file or the new one, never half of one."""
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
+    try:
+        with os.fdopen(fd, "w", encoding="utf-8") as f:
+            f.writelines(json.dumps(r, separators=(",", ":")) + "\n" for r in records)
+            f.flush()
+            os.fsync(f.fileno())
+        os.replace(tmp, path)
+    except BaseException:
+        Path(tmp).unlink(missing_ok=True)
+        raise
+
+
+# ---------------------------------------------------------------- findings
+
+def protocol_key(protocol):
+    return json.dumps(protocol, sort_keys=True)
+
+
+def summarise(records, protocol):
+    """Per architecture of `protocol` (a protocol_key): test accuracy over seeds (mean, std, min, max), seeds,
+    parameters, multiply-adds, median seconds per epoch and shape (describe), and whether it is on the Pareto
+    front of accuracy against parameters (front_params) and against epoch time (front_epoch_s)."""
+    by_arch = {}
+    for r in records:
+        if protocol_key(r["protocol"]) == protocol:
+            by_arch.setdefault(r["arch"], []).append(r)
+    rows = []
+    for arch, runs in by_arch.items():
+        acc = np.array([r["final"]["test_acc"] for r in runs])
+        rows.append({"arch": arch, "acc": acc.mean(), "std": acc.std(ddof=1) if len(acc) > 1 else 0.0,
+                     "lo": acc.min(), "hi": acc.max(), "seeds": len(runs), "params": runs[0]["params"],
+                     "macs": runs[0]["macs"], "epoch_s": float(np.median([r["epoch_s"] for r in runs])),
+                     **describe(arch)})
+    for cost in ("params", "epoch_s"):
+        front = pareto([r[cost] for r in rows], [r["acc"] for r in rows])
+        for row, on in zip(rows, front, strict=True):
+            row[f"front_{cost}"] = bool(on)
+    return rows
+
+
+def pareto(cost, acc):
+    """True where no other point is at most as costly and at least as accurate, and better in one of the two."""
+    cost, acc = np.asarray(cost, float), np.asarray(acc, float)
+    dominated = ((cost[None, :] <= cost[:, None]) & (acc[None, :] >= acc[:, None])
+                 & ((cost[None, :] < cost[:, None]) | (acc[None, :] > acc[:, None])))   # (i, j): j dominates i
+    return ~dominated.any(axis=1)
+
+
+def knee(rows, cost="params"):
+    """The knee of the Pareto front of accuracy against log cost: the front's point farthest above the straight
+    line from its cheapest to its most accurate point (None with fewer than 3 points on the front)."""
+    front = sorted((r for r in rows if r[f"front_{cost}"]), key=lambda r: r[cost])
+    if len(front) < 3:
+        return None
+    lx, acc = np.log10([r[cost] for r in front]), np.array([r["acc"] for r in front])
+    above = (acc - acc[0]) / max(acc[-1] - acc[0], 1e-12) - (lx - lx[0]) / (lx[-1] - lx[0])
+    return front[int(np.argmax(above))]
+
+
+def effects(rows, cost="params"):
+    """Least squares of test accuracy (points, i.e. percent) on log2(cost), convolutions, poolings, log2(widest
+    convolution) and hidden dense layers: each coefficient is what that change buys at equal cost."""
+    names = [f"log2 {cost}", "convolutions", "poolings", "log2 width", "dense layers"]
+    x = np.array([[1.0, np.log2(r[cost]), r["depth"], r["pools"], np.log2(r["width"]), r["dense"]] for r in rows])
+    y = np.array([100 * r["acc"] for r in rows])
+    coef, *_ = np.linalg.lstsq(x, y, rcond=None)
+    residual = y - x @ coef
+    r2 = 1 - residual.var() / y.var()
+    return dict(zip(names, coef[1:], strict=True)), float(r2)
