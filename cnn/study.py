@@ -98,9 +98,14 @@ def code_version():
     return digest.hexdigest()[:12]
 
 
+def protocol_key(protocol):
+    """A protocol as one string (its JSON with sorted keys): equal protocols, equal strings."""
+    return json.dumps(protocol, sort_keys=True)
+
+
 def run_key(arch, seed, protocol):
     """What makes two runs the same run: a finished one is never repeated."""
-    return arch, int(seed), json.dumps(protocol, sort_keys=True)
+    return arch, int(seed), protocol_key(protocol)
 
 
 def run_one(arch, seed, protocol):
@@ -163,62 +168,3 @@ def write_results(records, path):
     except BaseException:
         Path(tmp).unlink(missing_ok=True)
         raise
-
-
-# ---------------------------------------------------------------- findings
-
-def protocol_key(protocol):
-    return json.dumps(protocol, sort_keys=True)
-
-
-def summarise(records, protocol):
-    """Per architecture of `protocol` (a protocol_key): test accuracy over seeds (mean, std, min, max), seeds,
-    parameters, multiply-adds, median seconds per epoch and shape (describe), and whether it is on the Pareto
-    front of accuracy against parameters (front_params) and against epoch time (front_epoch_s)."""
-    by_arch = {}
-    for r in records:
-        if protocol_key(r["protocol"]) == protocol:
-            by_arch.setdefault(r["arch"], []).append(r)
-    rows = []
-    for arch, runs in by_arch.items():
-        acc = np.array([r["final"]["test_acc"] for r in runs])
-        rows.append({"arch": arch, "acc": acc.mean(), "std": acc.std(ddof=1) if len(acc) > 1 else 0.0,
-                     "lo": acc.min(), "hi": acc.max(), "seeds": len(runs), "params": runs[0]["params"],
-                     "macs": runs[0]["macs"], "epoch_s": float(np.median([r["epoch_s"] for r in runs])),
-                     **describe(arch)})
-    for cost in ("params", "epoch_s"):
-        front = pareto([r[cost] for r in rows], [r["acc"] for r in rows])
-        for row, on in zip(rows, front, strict=True):
-            row[f"front_{cost}"] = bool(on)
-    return rows
-
-
-def pareto(cost, acc):
-    """True where no other point is at most as costly and at least as accurate, and better in one of the two."""
-    cost, acc = np.asarray(cost, float), np.asarray(acc, float)
-    dominated = ((cost[None, :] <= cost[:, None]) & (acc[None, :] >= acc[:, None])
-                 & ((cost[None, :] < cost[:, None]) | (acc[None, :] > acc[:, None])))   # (i, j): j dominates i
-    return ~dominated.any(axis=1)
-
-
-def knee(rows, cost="params"):
-    """The knee of the Pareto front of accuracy against log cost: the front's point farthest above the straight
-    line from its cheapest to its most accurate point (None with fewer than 3 points on the front)."""
-    front = sorted((r for r in rows if r[f"front_{cost}"]), key=lambda r: r[cost])
-    if len(front) < 3:
-        return None
-    lx, acc = np.log10([r[cost] for r in front]), np.array([r["acc"] for r in front])
-    above = (acc - acc[0]) / max(acc[-1] - acc[0], 1e-12) - (lx - lx[0]) / (lx[-1] - lx[0])
-    return front[int(np.argmax(above))]
-
-
-def effects(rows, cost="params"):
-    """Least squares of test accuracy (points, i.e. percent) on log2(cost), convolutions, poolings, log2(widest
-    convolution) and hidden dense layers: each coefficient is what that change buys at equal cost."""
-    names = [f"log2 {cost}", "convolutions", "poolings", "log2 width", "dense layers"]
-    x = np.array([[1.0, np.log2(r[cost]), r["depth"], r["pools"], np.log2(r["width"]), r["dense"]] for r in rows])
-    y = np.array([100 * r["acc"] for r in rows])
-    coef, *_ = np.linalg.lstsq(x, y, rcond=None)
-    residual = y - x @ coef
-    r2 = 1 - residual.var() / y.var()
-    return dict(zip(names, coef[1:], strict=True)), float(r2)

@@ -11,12 +11,14 @@ whose worker dies is run again elsewhere (Dask reschedules it, up to distributed
 """
 import argparse
 import dataclasses
+import json
 import logging
 import os
 import sys
 import time
+from pathlib import Path
 
-from . import study
+from . import findings, study
 from .arch import ArchError, parse_arch
 from .experiment import CONFIGURATIONS
 
@@ -125,6 +127,8 @@ def parser():
     p.add_argument("--scheduler", metavar="ADDRESS", help="a running Dask scheduler, e.g. tcp://host:8786")
     p.add_argument("--workers", type=int, help="local worker processes (default: one per core)")
     p.add_argument("--list", action="store_true", help="print the architectures and what is left to run, then stop")
+    p.add_argument("--summary", action="store_true", help="print the findings of the results file's runs of this "
+                   "protocol (against weights/experiment.json's full protocol), then stop")
     return p
 
 
@@ -139,6 +143,9 @@ def main(argv=None):
     if not archs or args.seeds < 1:
         p.exit(2, "error: nothing to run: give --archs, --origin or --sample N, and --seeds of at least 1\n")
     log = lambda line: print(line, file=sys.stderr, flush=True)  # noqa: E731
+    if args.summary:
+        return print(findings.report(study.read_results(args.out)[0], study.protocol_key(protocol),
+                                     full_protocol_accuracy(Path(args.out).parent / "experiment.json")))
     if args.list:
         jobs, todo = plan(archs, args.seeds, protocol, study.read_results(args.out)[0])
         return print("\n".join(archs) + f"\n{len(archs)} architectures, {len(jobs)} runs, {len(todo)} to run")
@@ -157,6 +164,18 @@ def main(argv=None):
         _close(client, cluster)
     if progress.failed:
         sys.exit(1)
+
+
+def full_protocol_accuracy(path):
+    """{arch: mean final test accuracy} of the full protocol in experiment.json ({} when there is none)."""
+    try:
+        runs = json.loads(Path(path).read_text())["protocols"]["full"]["runs"]
+    except (OSError, ValueError, KeyError, TypeError):
+        return {}
+    accs = {}
+    for run in runs:
+        accs.setdefault(run["arch"], []).append(run["history"][-1]["test_acc"])
+    return {arch: sum(a) / len(a) for arch, a in accs.items()}
 
 
 def _close(client, cluster):

@@ -6,7 +6,7 @@ import numpy as np
 import pytest
 from streamlit.testing.v1 import AppTest
 
-from cnn import study
+from cnn import findings, study
 from ui import state, study_charts
 
 APP = str(Path(__file__).resolve().parents[1] / "app.py")
@@ -32,7 +32,7 @@ def study_env(app_env, tmp_path, monkeypatch, records):
 
 def test_pareto_front_keeps_only_undominated_points():
     cost, acc = [1, 2, 3, 4, 4], [0.5, 0.7, 0.6, 0.8, 0.7]
-    assert study.pareto(cost, acc).tolist() == [True, True, False, True, False]
+    assert findings.pareto(cost, acc).tolist() == [True, True, False, True, False]
 
 
 def test_summary_has_one_row_per_architecture_with_the_seed_spread(records):
@@ -59,10 +59,10 @@ def test_tradeoff_figure_marks_the_front_and_the_origins_ten(records):
 
 
 def test_knee_and_effects(records):
-    rows = study.summarise(records, study.protocol_key(PROTOCOL))
-    knee = study.knee(rows, "params")
+    rows = findings.summarise(records, study.protocol_key(PROTOCOL))
+    knee = findings.knee(rows, "params")
     assert knee is None or knee["front_params"]
-    coefs, r2 = study.effects(rows, "params")
+    coefs, r2 = findings.effects(rows, "params")
     assert set(coefs) == {"log2 params", "convolutions", "poolings", "log2 width", "dense layers"} and r2 <= 1
 
 

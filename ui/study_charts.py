@@ -7,7 +7,7 @@ import pandas as pd
 import plotly.express as px
 import plotly.graph_objects as go
 
-from cnn import study
+from cnn import findings, study
 from cnn.experiment import CONFIGURATIONS as ORIGIN_CONFIGS
 
 AXES = {"params": "parameters", "epoch_s": "seconds per epoch (one process)"}
@@ -30,7 +30,7 @@ def protocol_label(protocol):
 def summary(records, protocol):
     """Per architecture of `protocol` (a JSON string from protocols()): cnn.study.summarise as a DataFrame,
     with a column saying which are the origin's ten."""
-    table = pd.DataFrame(study.summarise(records, protocol))
+    table = pd.DataFrame(findings.summarise(records, protocol))
     table["origin"] = table["arch"].isin(ORIGIN_CONFIGS)
     return table
 
