@@ -9,12 +9,14 @@ server opened at /compare, or any AppTest rerun), which runs a page script alone
 import streamlit as st
 from threadpoolctl import threadpool_limits
 
+import cnn
 from ui import sidebar
 
 # One BLAS thread per computation: this server's sessions share its cores, and when the other core was busy
-# OpenBLAS's second thread made each stroke's occlusion map (169 small forward passes) 10 times slower
-# (200 ms of CPU instead of 20). Training's processes (cnn/parallel.py) also use one BLAS thread each.
+# OpenBLAS's second thread made each stroke's occlusion map (many small forward passes) several times slower
+# (README, Reliability). Training's processes (cnn/parallel.py) also use one BLAS thread each.
 threadpool_limits(1, user_api="blas")
+cnn.keep_freed_memory()     # training in the server reuses freed memory (cnn/malloc.py)
 
 st.set_page_config(page_title="CNN from scratch", page_icon=":material/draw:", layout="wide")
 

@@ -41,7 +41,7 @@ MIRRORS = (
     "https://storage.googleapis.com/cvdf-datasets/mnist/",
     "http://yann.lecun.com/exdb/mnist/",
 )
-SUBSET_PATH = Path(__file__).resolve().parents[1] / "tests" / "data" / "mnist_subset.npz"
+SUBSET_PATH = Path(__file__).resolve().with_name("mnist_subset.npz")   # shipped with the engine
 ADVICE = ("Delete or replace this file: re-download it (delete it and run again), "
           "or set MNIST_DIR to a folder holding the canonical MNIST files.")
 _LOCK = threading.Lock()
@@ -262,9 +262,16 @@ def load_subset(path=SUBSET_PATH):
             arrays = tuple(npz[k] for k in FILES)
     except (OSError, KeyError, ValueError) as exc:
         raise MnistError(f"Cannot read the MNIST subset {path} ({exc}); restore it from git "
-                         "or re-create it with tests/data/make_subset.py.") from None
+                         "or re-create it with cnn.data.make_subset().") from None
     for array in arrays:
         if array.dtype != np.uint8:
             raise MnistError(f"MNIST subset {path}: arrays must be uint8, found {array.dtype}.")
         array.setflags(write=False)
     return arrays
+
+
+def make_subset(path=SUBSET_PATH):
+    """Write the subset load_subset reads from the full MNIST (found as load_mnist finds it)."""
+    x_train, y_train, x_test, y_test = load_mnist()
+    np.savez_compressed(path, x_train=x_train[:1000], y_train=y_train[:1000], x_test=x_test[:2000],
+                        y_test=y_test[:2000])

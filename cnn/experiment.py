@@ -1,14 +1,14 @@
 """The configuration experiment: every configuration of the origin script under two protocols.
 
-    python -m cnn.experiment                      # both protocols, all configurations (about 15 minutes)
-    python -m cnn.experiment --protocol origin    # only the origin's protocol (seconds)
+    python -m cnn experiment                      # both protocols, all configurations
+    python -m cnn experiment --protocol origin    # only the origin's protocol
 
 Results go to weights/experiment.json (written after every run, so an interrupted experiment keeps
 what it finished and a rerun skips it), and the best seed of the full protocol for each
 configuration to weights/<arch>.npz. The JSON format:
 
     {"format": 1, "protocols": {"origin" | "full": {
-        "description": str, "settings": {TrainConfig fields}, "n_test": int,
+        "description": str, "settings": {TrainConfig fields, activation, input_offset}, "n_test": int,
         "runs": [{"arch": str, "seed": int, "params": int,
                   "history": [{"epoch", "train_loss", "train_acc", "test_loss", "test_acc", "seconds", "complete"}]}]}}}
 """
@@ -33,12 +33,12 @@ PROTOCOLS = {
                                "plain SGD with learning rate 0.005, no activation, inputs in [-0.5, 0.5]; "
                                "tested on the first 1,000 test images. Training figures are running averages "
                                "over the pass, as the origin printed them.",
-                   config=TrainConfig(epochs=1, lr=0.005, batch_size=1, optimizer="sgd", momentum=0.0,
-                                      n_train=1000, activation="none", input_offset=-0.5),
+                   config=TrainConfig(epochs=1, lr=0.005, batch_size=1, optimizer="sgd", momentum=0.0, n_train=1000),
+                   net=dict(activation="none", input_offset=-0.5),
                    n_test=1000, seeds=5),
     "full": dict(description="All 60,000 training images, 5 epochs, batch 64, Adam with learning rate 0.002 "
                              "decaying by 0.6 per epoch, ReLU; tested on all 10,000 test images after every epoch.",
-                 config=TrainConfig(epochs=5), n_test=10000, seeds=3),
+                 config=TrainConfig(epochs=5), net=dict(activation="relu", input_offset=0.0), n_test=10000, seeds=3),
 }
 
 
@@ -47,18 +47,18 @@ def run_protocol(name, results, data, out_dir, archs, seeds, overrides, n_test, 
     spec = PROTOCOLS[name]
     config = dataclasses.replace(spec["config"], **overrides)
     n_test = min(spec["n_test"], n_test or spec["n_test"])
+    settings = {**dataclasses.asdict(config), **spec["net"]}
     section = results["protocols"].setdefault(name, {"runs": []})
-    if section.get("settings") != dataclasses.asdict(config) or section.get("n_test") != n_test:
+    if section.get("settings") != settings or section.get("n_test") != n_test:
         section["runs"] = []   # other settings: the earlier runs are not comparable
-    section.update(description=spec["description"], settings=dataclasses.asdict(config), n_test=n_test)
+    section.update(description=spec["description"], settings=settings, n_test=n_test)
     x_train, y_train, x_test, y_test = data
     for arch in archs:
         for seed in range(seeds):
             runs = [r for r in section["runs"] if r["arch"] == arch]
             if not any(r["seed"] == seed for r in runs):
-                model = build_model(arch, config.activation, seed, config.input_offset)
-                train(model, x_train, y_train, x_test[:n_test], y_test[:n_test],
-                      dataclasses.replace(config, arch=arch, seed=seed))
+                model = build_model(arch, seed=seed, **spec["net"])
+                train(model, x_train, y_train, x_test[:n_test], y_test[:n_test], dataclasses.replace(config, seed=seed))
                 section["runs"].append({"arch": arch, "seed": seed, "params": model.n_params,
                                         "history": model.history})
                 write_json(results, out_dir / "experiment.json")
@@ -97,7 +97,7 @@ def write_json(results, path):
 
 
 def main(argv=None):
-    p = argparse.ArgumentParser(prog="python -m cnn.experiment", description=__doc__.split("\n")[0])
+    p = argparse.ArgumentParser(prog="python -m cnn experiment", description=__doc__.split("\n")[0])
     p.add_argument("--protocol", choices=["origin", "full", "both"], default="both")
     p.add_argument("--archs", nargs="+", default=CONFIGURATIONS)
     p.add_argument("--seeds", type=int, help="seeds per configuration (default 5 origin, 3 full)")
@@ -122,6 +122,3 @@ def main(argv=None):
         run_protocol(name, results, data, out_dir, args.archs, args.seeds or PROTOCOLS[name]["seeds"],
                      overrides, args.n_test, log=lambda line: print(line, file=sys.stderr, flush=True))
 
-
-if __name__ == "__main__":
-    main()

@@ -1,7 +1,7 @@
-"""Fine-tuning on the user's own drawings, mixed with MNIST so the model does not forget MNIST.
+"""Fine-tuning on a person's own drawings, mixed with MNIST so the model does not forget MNIST.
 
-The given model is never changed (it may be a cached model shared by every browser session):
-the work happens on a copy, which is returned.
+The given model is never changed (it may be shared, read-only, by other threads): the work happens
+on a copy, which is returned.
 """
 import time
 from dataclasses import dataclass
@@ -10,29 +10,19 @@ import numpy as np
 from threadpoolctl import threadpool_limits
 
 from .augment import random_affine
-from .model import Model
 from .optim import Adam
 from .training import DivergenceError, evaluate
 
 
 @dataclass
 class FinetuneConfig:
-    steps: int = 60            # gradient steps; each sees batch_size images (about a second for c16p)
+    steps: int = 60            # gradient steps; each sees batch_size images
     batch_size: int = 64       # images per step
-    user_share: float = 0.125  # fraction of each batch from the user's drawings (8 of 64); the rest is MNIST.
-                               # Half and half made one drawing cost 3-10 points of MNIST accuracy; this ~1.
+    user_share: float = 0.125  # fraction of each batch from the user's drawings (8 of 64); the rest is MNIST
+                               # (a larger share made a single drawing cost several points of MNIST accuracy)
     lr: float = 0.001          # Adam step size
     augment: bool = True       # random small shifts, rotations and scalings of the user's drawings
     seed: int = 0              # seeds the MNIST draw, the user draw and the augmentation
-
-
-def copy_model(model):
-    """An independent Model with the same architecture, weights, history and metadata."""
-    twin = Model(model.arch, model.activation, model.meta.get("seed", 0), model.input_offset, model.dtype)
-    twin.set_weights(model.get_weights())
-    twin.history = [dict(r) for r in model.history]
-    twin.meta = dict(model.meta)
-    return twin
 
 
 def _as_float(x):
@@ -75,7 +65,7 @@ def finetune(model, user_x, user_y, mnist_x, mnist_y, config=None, x_eval=None, 
     _check(user_x, user_y, mnist_x, mnist_y)
     user_x, user_y = _as_float(user_x), np.asarray(user_y)
     rng = np.random.default_rng(config.seed)
-    tuned = copy_model(model)
+    tuned = model.copy()
     opt = Adam(tuned.params, config.lr)
     start, losses = time.perf_counter(), []
     with threadpool_limits(1, user_api="blas"):                        # leave the other core to other users

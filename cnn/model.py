@@ -1,30 +1,49 @@
-"""A network built from an architecture string: forward, backward, prediction, looking inside."""
+"""A network built from its description (cnn.NetSpec): forward, backward, prediction, looking inside.
+It holds compute only: cnn/weights.py turns a model into bytes and back."""
 import numpy as np
 
 from .arch import IMAGE_SIZE, parse_arch
 from .layers import Conv3x3, ConvPool, Dense, MaxPool2, ReLU, softmax, softmax_cross_entropy
+from .spec import NetSpec
 
-ACTIVATIONS = ("relu", "none")
 N_CLASSES = 10
-INFER_BATCH = 64  # images per forward pass when predicting many: small enough to stay in cache (1.8x faster than 1000)
+INFER_BATCH = 64  # images per forward pass when predicting many: small enough to stay in the core's cache
 CACHE_BYTES = 2**21  # a core's L2 cache, typically
 MIN_CHUNK, MAX_CHUNK = 16, 64  # images per training chunk (see Model.train_chunk)
 
 
 class Model:
-    def __init__(self, arch, activation="relu", seed=0, input_offset=0.0, dtype=np.float32):
-        if activation not in ACTIVATIONS:
-            raise ValueError(f"activation must be one of {ACTIVATIONS}, not {activation!r}")
-        self.arch, self.activation, self.input_offset = arch, activation, float(input_offset)
-        self.dtype = np.dtype(dtype)
+    def __init__(self, spec, seed=0):
+        self.spec = spec
+        self.dtype = np.dtype(spec.dtype)
         self.history = []                      # one dict per epoch, appended by cnn.train
         self.meta = {"seed": seed}             # training settings and the like, saved with the weights
-        self.layers, self.taps, cols = self._build(parse_arch(arch), np.random.default_rng(seed))
+        self.layers, self.taps, cols = self._build(parse_arch(spec.arch), np.random.default_rng(seed))
         # images per forward and backward pass in training: a power of two from MIN_CHUNK to MAX_CHUNK whose
-        # largest im2col copy fits in CACHE_BYTES (measured: c16pc16's 32-image half batches are faster as
-        # two chunks of 16; c8p's are slower, the calls' overhead outweighing the cache)
+        # largest im2col copy fits in CACHE_BYTES (larger chunks spill out of the cache; smaller ones pay
+        # more in the calls' own overhead than they gain)
         fit = max(1, CACHE_BYTES // (cols * self.dtype.itemsize))
         self.train_chunk = min(max(1 << (fit.bit_length() - 1), MIN_CHUNK), MAX_CHUNK)
+
+    @property
+    def arch(self):
+        return self.spec.arch
+
+    @property
+    def activation(self):
+        return self.spec.activation
+
+    @property
+    def input_offset(self):
+        return self.spec.input_offset
+
+    def copy(self):
+        """An independent model with the same description, weights, history and metadata."""
+        twin = Model(self.spec)
+        twin.set_weights(self.get_weights())
+        twin.history = [dict(r) for r in self.history]
+        twin.meta = dict(self.meta)
+        return twin
 
     def _build(self, tokens, rng):
         relu = self.activation == "relu"
@@ -162,10 +181,6 @@ class Model:
         convs = [layer for layer in self.layers if isinstance(layer, Conv3x3)]
         return [(f"conv {i + 1}", c.params["W"]) for i, c in enumerate(convs)]
 
-    def save(self, path):
-        from .weights import save_model
-        save_model(self, path)
-
 
 def add_grads(grads, more):
     """grads += more, for two lists of gradient dicts like Model.params."""
@@ -174,9 +189,14 @@ def add_grads(grads, more):
             g[k] += m[k]
 
 
-def build_model(arch, activation="relu", seed=0, input_offset=0.0, dtype=np.float32):
-    """A new network with He-initialised weights drawn from `seed`."""
-    return Model(arch, activation, seed, input_offset, dtype)
+def build_model(spec, seed=0, **fields):
+    """A new network with He-initialised weights drawn from `seed`. `spec` is a NetSpec, or an architecture
+    string with the other NetSpec fields as keywords: build_model("c8p", activation="none")."""
+    if not isinstance(spec, NetSpec):
+        spec = NetSpec(spec, **fields)
+    elif fields:
+        raise TypeError("give either a NetSpec or an architecture string with its fields, not both")
+    return Model(spec, seed)
 
 
 def saliency(model, image, target=None):

@@ -28,7 +28,9 @@ import numpy as np
 from threadpoolctl import threadpool_limits
 
 from .arch import IMAGE_SIZE
-from .model import N_CLASSES, add_grads, build_model
+from .malloc import keep_freed_memory
+from .model import N_CLASSES, Model, add_grads
+from .spec import NetSpec
 
 # processes that share a training batch: one per core, up to 4 (a slice of a 64-image batch is small enough)
 CORES = min(len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count() or 1, 4)
@@ -45,12 +47,9 @@ class Workers:
     """n worker processes for `model`'s batches of up to max_batch images. Use as a context manager.
     Raises OSError, or WorkerError, when they cannot start (then train in one process)."""
 
-    peak_rss_mb = 0.0   # the largest total peak memory of one run's workers so far (on Linux; for cnn.bench)
-
     def __init__(self, model, n, max_batch):
         self.model = model
-        spec = {"arch": model.arch, "activation": model.activation, "input_offset": model.input_offset,
-                "dtype": model.dtype.str, "n": n, "max_batch": max_batch}
+        spec = {"spec": model.spec.to_dict(), "n": n, "max_batch": max_batch}
         size = _size(model, n, max_batch)
         self._file = tempfile.TemporaryFile()  # noqa: SIM115 (open while the workers live)
         self._file.truncate(size)
@@ -110,7 +109,6 @@ class Workers:
             raise WorkerError(f"a training worker process failed: {reply[1:].decode(errors='replace')}")
 
     def close(self):
-        Workers.peak_rss_mb = max(Workers.peak_rss_mb, sum(map(_peak_rss_mb, self._procs)))
         for proc in self._procs:
             for pipe in (proc.stdin, proc.stdout):
                 pipe.close()                                          # the worker exits when its stdin closes
@@ -161,15 +159,6 @@ def _copy(dst, src):
             d[k][...] = s[k]
 
 
-def _peak_rss_mb(proc):
-    """A process's peak resident memory where /proc tells it (Linux), else 0."""
-    try:
-        with open(f"/proc/{proc.pid}/status") as f:
-            return next(int(line.split()[1]) for line in f if line.startswith("VmHWM:")) / 1024
-    except (OSError, StopIteration, ValueError):
-        return 0.0
-
-
 def _write(fd, data):
     with contextlib.suppress(OSError):   # the worker is gone: _receive says so
         os.write(fd, data)
@@ -190,8 +179,8 @@ def serve(arg):
     spec = json.loads(arg)
     reply = os.dup(1)
     os.dup2(2, 1)                                                     # stray output must not reach the pipe
-    model = build_model(spec["arch"], spec["activation"], input_offset=spec["input_offset"],
-                        dtype=np.dtype(spec["dtype"]))
+    keep_freed_memory()
+    model = Model(NetSpec(**spec["spec"]))
     n, max_batch, i = spec["n"], spec["max_batch"], spec["i"]
     shared = Shared(mmap.mmap(spec["fd"], _size(model, n, max_batch)), model, n, max_batch)
     for p, w in zip(model.params, shared.weights):

@@ -7,7 +7,7 @@ or closed 4, ...). A drawing jitters the control points, scales, stretches,
 slants, rotates and places the digit, then paints it with a round brush the way
 the app's canvas does: white on black, RGBA uint8 (H, W, 4), alpha 255.
 
-    python -m cnn.synth --model weights/default.npz --n 100
+    python -m cnn synth --model weights/default.npz --n 100
 """
 import argparse
 import time
@@ -179,7 +179,7 @@ def measure(model, n_per_digit=100, seed=0, size=280, batch=500):
 
 
 def main(argv=None):
-    ap = argparse.ArgumentParser(description="Accuracy of canvas_to_mnist + a model on synthetic drawings.")
+    ap = argparse.ArgumentParser(prog="python -m cnn synth", description="Accuracy of canvas_to_mnist + a model on synthetic drawings.")
     ap.add_argument("--model", default="weights/default.npz", help="weights file (.npz)")
     ap.add_argument("--n", type=int, default=100, help="drawings per digit")
     ap.add_argument("--seed", type=int, default=0)
@@ -204,6 +204,3 @@ def main(argv=None):
         print("most confused (true->predicted: count): "
               + ", ".join(f"{a}->{b}: {c}" for (a, b), c in top))
 
-
-if __name__ == "__main__":
-    main()

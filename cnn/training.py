@@ -10,18 +10,15 @@ from dataclasses import dataclass
 import numpy as np
 from threadpoolctl import threadpool_limits
 
-from .arch import parse_arch
 from .augment import random_affine
 from .layers import softmax_cross_entropy
-from .model import ACTIVATIONS
 from .optim import SGD, Adam
 from .parallel import CORES, WorkerError, Workers
 
 LOG = logging.getLogger(__name__)
 MAX_SEED = 2**32 - 1
-# Worker processes take about 0.12 s to start and 0.08 ms a step to copy and signal: below this many images
-# in a run, or this many in a batch, one process is about as fast (one epoch of 10,000 images, start
-# included: c16pc16, the app's default, 0.55 s with a worker and 0.69 s without; c8p 0.29 s and 0.21 s).
+# Worker processes take a while to start and cost a little every step to copy and signal: below this many
+# images in a run, or this many in a batch, one process is about as fast (README, "Training uses every core").
 MIN_PARALLEL_IMAGES = 10000
 MIN_PARALLEL_BATCH = 16
 
@@ -32,7 +29,7 @@ class DivergenceError(RuntimeError):
 
 @dataclass
 class TrainConfig:
-    arch: str = "c16pc16"      # network, in the grammar of cnn/arch.py
+    """How to train; what is trained is the model's own description (cnn.NetSpec)."""
     epochs: int = 5            # passes over the training images
     lr: float = 0.002          # learning rate (step size)
     lr_decay: float = 0.6      # the learning rate is multiplied by this after every epoch
@@ -40,14 +37,11 @@ class TrainConfig:
     optimizer: str = "adam"    # "adam", or "sgd" (with momentum)
     momentum: float = 0.9      # SGD only; 0 is plain SGD, as in the origin
     n_train: int = 60000       # train on the first n_train training images
-    activation: str = "relu"   # "relu", or "none" as in the origin's networks
-    input_offset: float = 0.0  # added to pixels in [0, 1]; the origin used -0.5
     augment: bool = False      # random small shifts, rotations and scalings of each training image
     seed: int = 0              # seeds the weights, the batch order and the augmentation
 
     def validate(self, n_available=60000):
         """Raise ValueError saying which setting is wrong and what is allowed."""
-        parse_arch(self.arch)
         checks = [
             (_is_int(self.epochs) and 1 <= self.epochs <= 1000, "epochs must be a whole number from 1 to 1000"),
             (_is_num(self.lr) and 0 < self.lr <= 10, "learning rate must be a number above 0 and at most 10"),
@@ -59,8 +53,6 @@ class TrainConfig:
              "batch size must be at least 1 and at most the number of training images"),
             (self.optimizer in ("adam", "sgd"), "optimizer must be 'adam' or 'sgd'"),
             (_is_num(self.momentum) and 0 <= self.momentum < 1, "momentum must be from 0 to below 1"),
-            (self.activation in ACTIVATIONS, f"activation must be one of {ACTIVATIONS}"),
-            (_is_num(self.input_offset) and abs(self.input_offset) <= 1, "input offset must be from -1 to 1"),
             (_is_int(self.seed) and 0 <= self.seed <= MAX_SEED, f"seed must be a whole number from 0 to {MAX_SEED}"),
         ]
         for ok, message in checks:

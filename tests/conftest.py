@@ -24,8 +24,8 @@ def until(condition, seconds):
 @pytest.fixture(scope="session")
 def subset():
     """A small real MNIST subset committed to the repo: 1,000 training and 2,000 test images."""
-    with np.load(ROOT / "tests" / "data" / "mnist_subset.npz") as f:
-        return {k: f[k] for k in f.files}
+    from cnn.data import FILES, load_subset
+    return dict(zip(FILES, load_subset()))
 
 
 # ---------------------------------------------------------------- app and browser fixtures (app.py, ui/, app_pages/)
@@ -58,8 +58,8 @@ def make_weights_dir(folder):
     x_train, y_train, x_test, y_test = load_subset()
     model = cnn.build_model("c8p", seed=0)
     cnn.train(model, x_train, y_train, x_test[:200], y_test[:200],
-              cnn.TrainConfig(arch="c8p", epochs=2, n_train=len(x_train), seed=0))
-    model.save(folder / "default.npz")
+              cnn.TrainConfig(epochs=2, n_train=len(x_train), seed=0))
+    cnn.save_model(model, folder / "default.npz")
     (folder / "experiment.json").write_text(json.dumps(mock_experiment()))
     return folder
 

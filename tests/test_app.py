@@ -226,14 +226,14 @@ def test_training_job_without_streamlit(monkeypatch):
     from ui.training import TrainingJob
 
     x_train, y_train, x_test, y_test = load_subset()
-    config = cnn.TrainConfig(arch="c4p", epochs=3, n_train=1000, batch_size=10)
+    config = cnn.TrainConfig(epochs=3, n_train=1000, batch_size=10)
     job = TrainingJob("t", cnn.build_model("c4p"), (x_train, y_train, x_test[:100], y_test[:100]), config).start()
     assert job.wait(timeout=60)
     s = job.snapshot()
     assert s["status"] == "finished" and s["fraction"] == 1.0 and len(s["epochs"]) == 3
     assert 3 <= len(s["points"]) <= 3 * 51 and s["points"][-1][0] == 3.0
     stopped = TrainingJob("s", cnn.build_model("c4p"), (x_train, y_train, x_test, y_test),
-                          cnn.TrainConfig(arch="c4p", epochs=100, n_train=1000, batch_size=1))
+                          cnn.TrainConfig(epochs=100, n_train=1000, batch_size=1))
     stopped.stop()                                                    # before it starts: stops after one batch
     stopped.start()
     assert stopped.wait(timeout=30) and stopped.snapshot()["status"] == "stopped"

@@ -4,7 +4,7 @@ import pytest
 
 import cnn
 from cnn.evaluation import cell_indices, confusion, occlusion
-from cnn.finetune import FinetuneConfig, copy_model, finetune
+from cnn.finetune import FinetuneConfig, finetune
 from cnn.weights import to_bytes
 
 
@@ -13,7 +13,7 @@ def trained(subset):
     """c8p trained for three epochs on the committed 1,000 training images (under a second; ~80%)."""
     model = cnn.build_model("c8p", seed=0)
     cnn.train(model, subset["x_train"], subset["y_train"], subset["x_test"][:100], subset["y_test"][:100],
-              cnn.TrainConfig(arch="c8p", epochs=3, n_train=1000, seed=0))
+              cnn.TrainConfig(epochs=3, n_train=1000, seed=0))
     return model
 
 
@@ -69,7 +69,7 @@ def test_finetune_returns_a_new_model_and_leaves_the_original_unchanged(trained,
     assert not all(np.array_equal(a, b) for p, q in zip(tuned.params, trained.params) for a, b in
                    zip(p.values(), q.values()))
     assert tuned.history[-1]["kind"] == "finetune" and len(tuned.history) == len(trained.history) + 1
-    assert copy_model(trained).arch == trained.arch and to_bytes(copy_model(trained)) == before
+    assert trained.copy().arch == trained.arch and to_bytes(trained.copy()) == before
 
 
 def test_finetune_improves_accuracy_on_the_users_drawings(trained, subset):

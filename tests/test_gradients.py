@@ -163,6 +163,6 @@ def test_maxpool_matches_reference_including_ties(shape):
 def test_overfits_32_images(subset):
     x, y = subset["x_train"][:32], subset["y_train"][:32]
     model = cnn.build_model("c8pc8", seed=0)
-    config = cnn.TrainConfig(arch="c8pc8", epochs=60, batch_size=8, n_train=32, lr=0.003, lr_decay=1.0)
+    config = cnn.TrainConfig(epochs=60, batch_size=8, n_train=32, lr=0.003, lr_decay=1.0)
     cnn.train(model, x, y, x, y, config)
     assert (model.predict(x) == y).mean() == 1.0

@@ -212,7 +212,7 @@ def test_damaged_mnist_on_the_evaluate_page_says_so_and_uses_the_committed_test_
     assert any(m.label == "Mistakes" and m.value.endswith("of 2,000") for m in at.metric)   # never the bad files
 
 
-CLI_REFUSED = {      # python -m cnn.train arguments: the message on stderr (a few more are in tests/test_engine.py)
+CLI_REFUSED = {      # python -m cnn train arguments: the message on stderr (a few more are in tests/test_engine.py)
     ("--lr", "nan"): "learning rate", ("--lr", "1e9"): "learning rate", ("--lr", "-0.1"): "learning rate",
     ("--epochs", "0"): "epochs", ("--n-train", "0"): "training images", ("--seed", "-1"): "seed",
     ("--seed", str(2**32)): "seed", ("--batch-size", "500", "--n-train", "100"): "batch size",
@@ -220,13 +220,11 @@ CLI_REFUSED = {      # python -m cnn.train arguments: the message on stderr (a f
 
 
 def test_bad_settings_on_the_command_line_exit_with_a_message_before_loading_anything(capsys, monkeypatch):
-    import importlib
-    monkeypatch.setattr(cnn, "train", cnn.train)      # importing the module cnn.train shadows the function: restore it
-    cli = importlib.import_module("cnn.train")
+    from cnn import cli
     monkeypatch.setattr(cli, "load_mnist", lambda: pytest.fail("loaded MNIST despite bad settings"))
     for args, fragment in CLI_REFUSED.items():
         with pytest.raises(SystemExit) as stop:
-            cli.main(list(args))
+            cli.main(["train", *args])
         err = capsys.readouterr().err
         assert stop.value.code == 2 and err.startswith("error: ") and fragment in err, (args, err)
         assert "Traceback" not in err
@@ -510,7 +508,7 @@ def test_a_training_run_whose_tab_is_gone_stops_by_itself(monkeypatch):
     connected = threading.Event()
     connected.set()
     x_train, y_train, x_test, y_test = load_subset()
-    config = cnn.TrainConfig(arch="c4p", epochs=100, n_train=1000, batch_size=1)
+    config = cnn.TrainConfig(epochs=100, n_train=1000, batch_size=1)
     job = TrainingJob("t", cnn.build_model("c4p"), (x_train, y_train, x_test[:100], y_test[:100]), config,
                       alive=connected.is_set).start()
     time.sleep(0.5)

@@ -52,7 +52,7 @@ def _form():
                           "needs no download.")
         with st.expander("More options"):
             optimizer = st.selectbox("Optimizer", ["adam", "sgd"], index=["adam", "sgd"].index(d.optimizer))
-            activation = st.selectbox("Activation", ["relu", "none"], index=["relu", "none"].index(d.activation),
+            activation = st.selectbox("Activation", cnn.spec.ACTIVATIONS,
                                       help="'none' reproduces the origin's networks, which had no activation.")
         submitted = st.form_submit_button("Start training", type="primary", disabled=busy,
                                           icon=":material/model_training:", width="stretch")
@@ -69,7 +69,7 @@ def _start(request, box):
     fields = {f.name for f in dataclasses.fields(cnn.TrainConfig)}
     config = cnn.TrainConfig(**{k: v for k, v in request.items() if k in fields})
     try:
-        cnn.parse_arch(config.arch)
+        spec = cnn.NetSpec(request["arch"], request["activation"])
     except cnn.ArchError as e:
         box.error(f"**Architecture:** {e}")
         return
@@ -85,13 +85,12 @@ def _start(request, box):
         box.info(f"The subset holds {len(data[0]):,} training images; training on all of them.")
     try:
         config.validate(len(data[0]))
-        model = cnn.build_model(config.arch, activation=config.activation, seed=config.seed,
-                                input_offset=config.input_offset)
+        model = cnn.build_model(spec, seed=config.seed)
     except ValueError as e:
         box.error(f"**Settings:** {e}")
         return
     n = st.session_state["job_counter"] = st.session_state.get("job_counter", 0) + 1
-    st.session_state["job"] = TrainingJob(f"{config.arch}-{n}", model, data, config, alive=_session_alive()).start()
+    st.session_state["job"] = TrainingJob(f"{spec.arch}-{n}", model, data, config, alive=_session_alive()).start()
     st.session_state["job_collected"] = False
 
 

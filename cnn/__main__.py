@@ -1,0 +1,4 @@
+"""python -m cnn <command>: see cnn/cli.py."""
+from .cli import main
+
+main()
