@@ -88,6 +88,14 @@ def report(records, protocol, reference):
     for cost in ("params", "macs", "epoch_s"):
         coefs, r2 = effects(rows, cost)
         lines.append(f"at equal {cost} (R² {r2:.2f}): " + ", ".join(f"{k} {v:+.2f} points" for k, v in coefs.items()))
+    for factor in ("depth", "pools", "width"):
+        lines += ["", f"| {factor} | architectures | mean test acc | best | its params | its s/epoch |",
+                  "|---|---|---|---|---|---|"]
+        for value in sorted({r[factor] for r in rows}):
+            group = [r for r in rows if r[factor] == value]
+            best = max(group, key=lambda r: r["acc"])
+            lines.append(f"| {value} | {len(group)} | {np.mean([r['acc'] for r in group]):.4f} | {best['arch']} "
+                         f"{best['acc']:.4f} | {best['params']:,} | {best['epoch_s']:.2f} |")
     for cost in ("params", "epoch_s"):
         k = knee(rows, cost)
         front = sorted((r for r in rows if r[f"front_{cost}"]), key=lambda r: r[cost])

@@ -7,7 +7,10 @@ The results file holds one JSON object per line, one line per finished run:
     {"arch": str, "seed": int, "protocol": {PROTOCOL fields}, "params": int, "macs": int,
      "code_version": str, "history": [{"epoch", "train_loss", "train_acc", "test_loss", "test_acc",
      "seconds", "complete"}], "final": {"train_acc", "test_acc", "test_loss"}, "epoch_s": float,
-     "run_s": float, "finished": "YYYY-MM-DDTHH:MM:SSZ"}
+     "run_s": float, "train_cpu_s": float, "finished": "YYYY-MM-DDTHH:MM:SSZ"}
+
+epoch_s is wall-clock time, as the user waits for it; train_cpu_s (the process's CPU time for training and testing,
+one thread) hardly changes with the machine's load. Results written before train_cpu_s was recorded lack it.
 """
 import functools
 import hashlib
@@ -22,6 +25,7 @@ import numpy as np
 
 from .arch import IMAGE_SIZE, ArchError, parse_arch
 from .data import load_mnist, load_subset
+from .malloc import keep_freed_memory
 from .model import build_model
 from .training import TrainConfig, train
 
@@ -111,19 +115,22 @@ def run_key(arch, seed, protocol):
 def run_one(arch, seed, protocol):
     """Train `arch` with `seed` under `protocol` in this process with one BLAS thread; return its record."""
     start = time.perf_counter()
+    keep_freed_memory()           # as the command line does: a training step reuses freed memory (cnn/malloc.py)
     x_train, y_train, x_test, y_test = load_subset() if protocol["data"] == "subset" else load_mnist()
     model = build_model(arch, activation=protocol["activation"], seed=seed)
     config = TrainConfig(epochs=protocol["epochs"], lr=protocol["lr"], lr_decay=protocol["lr_decay"],
                          batch_size=protocol["batch_size"], optimizer=protocol["optimizer"],
                          n_train=protocol["n_train"], seed=seed)
+    cpu = time.process_time()
     history = train(model, x_train, y_train, x_test[:protocol["n_test"]], y_test[:protocol["n_test"]], config,
                     processes=1)
+    cpu = time.process_time() - cpu
     last = history[-1]
     return {"arch": arch, "seed": int(seed), "protocol": dict(protocol), "params": model.n_params,
             "macs": macs(arch), "code_version": code_version(), "history": history,
             "final": {k: last[k] for k in ("train_acc", "test_acc", "test_loss")},
             "epoch_s": float(np.median([e["seconds"] for e in history])),
-            "run_s": time.perf_counter() - start, "finished": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime())}
+            "run_s": time.perf_counter() - start, "train_cpu_s": cpu, "finished": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime())}
 
 
 def read_results(path):

@@ -106,7 +106,7 @@ def connect(args):
         return Client(args.scheduler, timeout="30s"), None
     workers = args.workers or len(os.sched_getaffinity(0))
     cluster = LocalCluster(n_workers=workers, threads_per_worker=1, processes=True, host="127.0.0.1",
-                           dashboard_address="127.0.0.1:0", silence_logs=logging.ERROR, preload=[IGNORE_CTRL_C])
+                           dashboard_address="127.0.0.1:0", silence_logs=logging.CRITICAL, preload=[IGNORE_CTRL_C])
     return Client(cluster), cluster
 
 

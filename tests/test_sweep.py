@@ -40,7 +40,8 @@ def test_two_workers_give_the_results_of_one_process(client, tmp_path):
     assert skipped == 0
     assert sorted(map(figures, records)) == sorted(figures(study.run_one(a, s, TINY)) for a in ARCHS for s in (0, 1))
     assert {r["code_version"] for r in records} == {study.code_version()}
-    assert all(r["protocol"] == TINY and r["params"] == study.n_params(r["arch"]) for r in records)
+    assert all(r["protocol"] == TINY and r["params"] == study.n_params(r["arch"]) and r["train_cpu_s"] > 0
+               for r in records)
 
 
 def test_a_finished_run_is_never_repeated(client, tmp_path):
@@ -78,7 +79,7 @@ def test_a_killed_workers_task_is_run_again(client, tmp_path):
 
 def test_ctrl_c_stops_cleanly_and_the_sweep_resumes(tmp_path):
     out = tmp_path / "study.jsonl"
-    command = [sys.executable, "-m", "cnn.sweep", "--archs", "c2p", "c4p", "c2pc2p", "c4pc4", "--seeds", "2",
+    command = [sys.executable, "-m", "cnn", "sweep", "--archs", "c2p", "c4p", "c2pc2p", "c4pc4", "--seeds", "2",
                "--data", "subset", "--n-train", "300", "--n-test", "300", "--epochs", "3", "--workers", "2",
                "--out", str(out)]
     proc = subprocess.Popen(command, cwd=ROOT, stderr=subprocess.PIPE, text=True, start_new_session=True)
@@ -98,7 +99,7 @@ def test_ctrl_c_stops_cleanly_and_the_sweep_resumes(tmp_path):
     assert done.returncode == 0, done.stderr
     after = [json.loads(line) for line in out.read_text().splitlines()]
     assert after[:len(before)] == before                              # nothing finished was run again
-    assert sorted((r["arch"], r["seed"]) for r in after) == sorted((a, s) for a in command[4:8] for s in (0, 1))
+    assert sorted((r["arch"], r["seed"]) for r in after) == sorted((a, s) for a in command[5:9] for s in (0, 1))
 
 
 def test_sample_stays_within_its_bounds_and_is_seeded():

@@ -1,0 +1,74 @@
+"""Sweep throughput: the same runs done serially in this process, and as a sweep on a LocalCluster of 1 and of 2
+worker processes, alternating in one run (medians of --repeats); and the engine's own cost per task.
+
+    MNIST_DIR=../shared/mnist nice -n 10 python tests/bench_sweep.py --repeats 3
+"""
+import argparse
+import json
+import statistics
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+
+from distributed import Client, LocalCluster
+
+from cnn import study, sweep
+
+ARCHS = ["c8p", "c16p", "c8pc8", "c8pc16", "c16pc8", "c16pc16", "c8pc8p", "c16pc16p"]
+
+
+def serial(protocol):
+    start = time.perf_counter()
+    for arch in ARCHS:
+        study.run_one(arch, 0, protocol)
+    return time.perf_counter() - start
+
+
+def warm():
+    study.load_mnist()
+
+
+def on_cluster(workers, protocol):
+    """(seconds for the runs, seconds to start the cluster, ms per empty task) on a new LocalCluster."""
+    start = time.perf_counter()
+    with (LocalCluster(n_workers=workers, threads_per_worker=1, processes=True, host="127.0.0.1",
+                       dashboard_address="127.0.0.1:0", silence_logs=50, preload=[sweep.IGNORE_CTRL_C]) as cluster,
+          Client(cluster) as client):
+        started = time.perf_counter()
+        client.run(warm)                                      # every worker reads MNIST once, as serial() already has
+        empty = time.perf_counter()
+        client.gather(client.map(lambda i: i, range(200), pure=False))
+        per_task_ms = (time.perf_counter() - empty) / 200 * 1000 * workers
+        with tempfile.TemporaryDirectory() as folder:
+            begin = time.perf_counter()
+            sweep.run_sweep(client, ARCHS, 1, protocol, Path(folder) / "study.jsonl")
+            return time.perf_counter() - begin, started - start, per_task_ms
+
+
+def main():
+    p = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    p.add_argument("--repeats", type=int, default=3)
+    p.add_argument("--n-train", type=int, default=3000)
+    args = p.parse_args()
+    protocol = dict(study.PROTOCOL, n_train=args.n_train, epochs=1, n_test=2000)
+    study.load_mnist()
+    figures = {"serial": [], "1 worker": [], "2 workers": [], "cluster start": [], "empty task ms": []}
+    for _ in range(args.repeats):
+        figures["serial"].append(serial(protocol))
+        for workers in (1, 2):
+            seconds, start, per_task = on_cluster(workers, protocol)
+            figures[f"{workers} worker{'s' * (workers > 1)}"].append(seconds)
+            figures["cluster start"].append(start)
+            figures["empty task ms"].append(per_task)
+    medians = {k: statistics.median(v) for k, v in figures.items()}
+    medians.update(runs=len(ARCHS), protocol=protocol, speedup_1=medians["serial"] / medians["1 worker"],
+                   speedup_2=medians["serial"] / medians["2 workers"],
+                   overhead_per_run_s=(medians["1 worker"] - medians["serial"]) / len(ARCHS))
+    print(json.dumps({"medians": medians, "all": figures}, indent=1))
+
+
+if __name__ == "__main__":
+    main()
