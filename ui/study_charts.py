@@ -11,7 +11,9 @@ from cnn import findings, study
 from cnn.experiment import CONFIGURATIONS as ORIGIN_CONFIGS
 
 AXES = {"params": "parameters", "epoch_s": "seconds per epoch (one process)"}
-FRONT = "#ff4b4b"
+HOVER = {"params": "%{x:,} parameters", "epoch_s": "%{x:.2f} s per epoch"}
+FRONT = "#ff4b4b"                                           # the Pareto front (the app's accent colour)
+DEPTHS = ["#9ecae1", "#4292c6", "#08519c", "#08306b", "#41ab5d", "#006d2c"]   # 1, 2, 3, ... convolutions
 
 
 def protocols(records):
@@ -48,11 +50,11 @@ def tradeoff_figure(table, x="params", height=420):
                      kind=np.where(table["origin"], "origin's ten", "sampled"), depth=table["depth"].astype(str))
     fig = px.scatter(t, x=x, y="acc", color="depth", symbol="kind", error_y="err_hi", error_y_minus="err_lo",
                      log_x=True, custom_data=["arch", "seeds", "std"],
-                     symbol_map={"origin's ten": "diamond", "sampled": "circle"},
+                     symbol_map={"origin's ten": "diamond", "sampled": "circle"}, color_discrete_sequence=DEPTHS,
                      category_orders={"depth": [str(d) for d in sorted(table["depth"].unique())]},
                      labels={x: AXES[x], "acc": "test accuracy (mean over seeds)", "depth": "convolutions"})
     fig.update_traces(marker=dict(size=8, line=dict(width=0.5, color="white")), error_y=dict(thickness=1, width=0),
-                      hovertemplate="<b>%{customdata[0]}</b><br>%{x:,.3g}<br>test accuracy %{y:.2%} "
+                      hovertemplate="<b>%{customdata[0]}</b><br>" + HOVER[x] + "<br>test accuracy %{y:.2%} "
                                     "± %{customdata[2]:.2%} (%{customdata[1]} seeds)<extra></extra>")
     front = t[t[f"front_{x}"]].sort_values(x)
     fig.add_trace(go.Scatter(x=front[x], y=front["acc"], mode="lines", name="Pareto front", hoverinfo="skip",
