@@ -171,6 +171,7 @@ def write_results(records, path):
             f.writelines(json.dumps(r, separators=(",", ":")) + "\n" for r in records)
             f.flush()
             os.fsync(f.fileno())
+        os.chmod(tmp, 0o644)                       # mkstemp's file is private; a results file is not
         os.replace(tmp, path)
     except BaseException:
         Path(tmp).unlink(missing_ok=True)
