@@ -51,6 +51,9 @@ if view == "study":
         event = column.plotly_chart(study_charts.tradeoff_figure(shown, x), key=f"study_{x}", on_select="rerun",
                                     selection_mode="points")
         picked += [p["customdata"][0] for p in event.selection.points if p.get("customdata")]
+    st.caption("Seconds per epoch are wall-clock times measured during the sweep, one run per process: on a busy "
+               "machine they vary (the shipped study's by up to 4x between seeds of one network; the README lists "
+               "CPU times).")
     if picked:
         arch = picked[-1]
         st.subheader(f"{arch}: learning curves")

@@ -26,10 +26,10 @@ ARCHS = ["c8p", "c16p", "c8pc8", "c8pc16", "c16pc8", "c16pc16", "c8pc8p", "c16pc
 
 
 def serial(protocol):
+    """(seconds for the runs, the runs' own seconds inside run_one)."""
     start = time.perf_counter()
-    for arch in ARCHS:
-        study.run_one(arch, 0, protocol)
-    return time.perf_counter() - start
+    inside = sum(study.run_one(arch, 0, protocol)["run_s"] for arch in ARCHS)
+    return time.perf_counter() - start, inside
 
 
 def warm():
@@ -37,7 +37,8 @@ def warm():
 
 
 def on_cluster(workers, protocol):
-    """(seconds for the runs, seconds to start the cluster, ms per empty task) on a new LocalCluster."""
+    """(seconds for the runs, the runs' own seconds inside their tasks, seconds to start the cluster, ms of a
+    worker's time per empty task) on a new LocalCluster."""
     start = time.perf_counter()
     with (LocalCluster(n_workers=workers, threads_per_worker=1, processes=True, host="127.0.0.1",
                        dashboard_address="127.0.0.1:0", silence_logs=50, preload=[sweep.IGNORE_CTRL_C]) as cluster,
@@ -50,7 +51,9 @@ def on_cluster(workers, protocol):
         with tempfile.TemporaryDirectory() as folder:
             begin = time.perf_counter()
             sweep.run_sweep(client, ARCHS, 1, protocol, Path(folder) / "study.jsonl")
-            return time.perf_counter() - begin, started - start, per_task_ms
+            seconds = time.perf_counter() - begin
+            inside = sum(r["run_s"] for r in study.read_results(Path(folder) / "study.jsonl")[0])
+            return seconds, inside, started - start, per_task_ms
 
 
 def cpu_times(path, scale=5):
@@ -86,12 +89,17 @@ def main():
         return print(json.dumps(cpu_times(args.cpu_times), indent=1))
     protocol = dict(study.PROTOCOL, n_train=args.n_train, epochs=1, n_test=2000)
     study.load_mnist()
-    figures = {"serial": [], "1 worker": [], "2 workers": [], "cluster start": [], "empty task ms": []}
+    figures = {k: [] for k in ("serial", "serial inside runs", "1 worker", "1 worker inside runs", "2 workers",
+                               "2 workers inside runs", "cluster start", "empty task ms")}
     for _ in range(args.repeats):
-        figures["serial"].append(serial(protocol))
+        seconds, inside = serial(protocol)
+        figures["serial"].append(seconds)
+        figures["serial inside runs"].append(inside)
         for workers in (1, 2):
-            seconds, start, per_task = on_cluster(workers, protocol)
-            figures[f"{workers} worker{'s' * (workers > 1)}"].append(seconds)
+            name = f"{workers} worker{'s' * (workers > 1)}"
+            seconds, inside, start, per_task = on_cluster(workers, protocol)
+            figures[name].append(seconds)
+            figures[f"{name} inside runs"].append(inside)
             figures["cluster start"].append(start)
             figures["empty task ms"].append(per_task)
     medians = {k: statistics.median(v) for k, v in figures.items()}
