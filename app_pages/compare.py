@@ -20,8 +20,9 @@ def study_records(path, stamp):
     return read_results(path)
 
 
-view = st.radio("View", ["ten", "study"], horizontal=True, key="compare_view", label_visibility="collapsed",
-                format_func={"ten": "The origin's ten, trained fully", "study": "Architecture study: 100+ networks"}.get)
+views = {"ten": "The origin's ten, trained fully", "study": "Architecture study: 100+ networks"}
+view = st.radio("View", list(views), horizontal=True, key="compare_view", label_visibility="collapsed",
+                format_func=views.get)
 if view == "study":
     study_path = state.weights_dir() / "study.jsonl"
     stamp = (study_path.stat().st_size, study_path.stat().st_mtime_ns) if study_path.exists() else None

@@ -4,11 +4,14 @@ from streamlit_drawable_canvas import st_canvas
 
 from cnn.preprocess import canvas_to_mnist_steps
 from ui import charts, learn, state
+from ui.canvas_input import CanvasError, canvas_rgba
+
+SIDE = 280      # the canvas, in CSS pixels
 
 # A stroke reruns the panel below, usually within a fraction of a second. When a rerun is slow (a loaded
 # server), Streamlit fades the "stale" elements over one second meanwhile: here that only flickered, and the
-# fade's animation frames cost the browser about 20% more CPU per stroke (measured with the server made 1.5 s
-# slower). So the panel keeps full opacity until its new content arrives.
+# fade's animation frames cost the browser more CPU per stroke (README, Reliability). So the panel keeps full
+# opacity until its new content arrives.
 st.html("<style>.stElementContainer[data-stale='true'] {opacity: 1 !important; transition: none !important}</style>")
 st.title("Draw a digit")
 st.caption("Draw a digit from 0 to 9 with the mouse. The network guesses after every stroke; "
@@ -22,12 +25,17 @@ def draw_and_predict(model):
     canvas_col, guess_col, input_col = st.columns([3, 4, 2], gap="large")
     with canvas_col:
         drawing = st_canvas(stroke_width=18, stroke_color="#FFFFFF", background_color="#000000",
-                            height=280, width=280, drawing_mode="freedraw", key="canvas",
+                            height=SIDE, width=SIDE, drawing_mode="freedraw", key="canvas",
                             update_streamlit=True, return_image_data=True)
-    steps = canvas_to_mnist_steps(drawing.image_data)                 # all None for an empty canvas
+    try:
+        rgba = canvas_rgba(drawing.image_bytes, SIDE)                 # (280, 280, 4) uint8, or None
+    except CanvasError as e:
+        st.warning(f"**This drawing cannot be used:** {e}. Clear the canvas (the bin icon) and draw again.")
+        rgba = None
+    steps = canvas_to_mnist_steps(rgba)                               # all None for an empty canvas
     x28 = steps["centred"]                                            # (28, 28) in [0, 1], or None
     st.session_state["drawing"] = x28                                 # for the Inside page and "Save drawing"
-    st.session_state["drawing_rgba"] = drawing.image_data if x28 is not None else None
+    st.session_state["drawing_rgba"] = rgba if x28 is not None else None
 
     with guess_col:
         if x28 is None:

@@ -40,7 +40,7 @@ def gallery(result, x, y, true, pred):
                + (f" (the first {GALLERY} shown)" if len(idx) > GALLERY else "") + ". **Inspect** opens one "
                "in *Inside the network*.")
     for row in range(0, min(len(idx), GALLERY), COLUMNS):
-        for col, i in zip(st.columns(COLUMNS), idx[row:row + COLUMNS]):
+        for col, i in zip(st.columns(COLUMNS), idx[row:row + COLUMNS], strict=False):
             p = result["probabilities"][i]
             col.image(charts.upscale(x[i] / 255.0, 3), width="stretch",
                       caption=f"#{i}: {p[pred]:.0%} {pred}, {p[true]:.0%} {true}")
@@ -55,8 +55,9 @@ def mnist_section(model, model_id):
                             if x is not None else ""))
     if x is None:
         return
-    with st.spinner(f"Evaluating on {len(x):,} test images…"):
-        result = evaluating.evaluate(model_id, name, model, x, y)
+    result = evaluating.evaluate(model_id, name, model, x, y)
+    if result is None:
+        return
     acc, loss, wrong = st.columns(3)
     acc.metric("Test accuracy", f"{result['accuracy']:.2%}")
     loss.metric("Test loss", f"{result['loss']:.4f}", help="Mean cross-entropy of the softmax probabilities.")
@@ -88,6 +89,8 @@ def drawings_section(model, model_id):
                 "with **Wrong? It's a …**: your drawings then form an extra test set here.")
         return
     result = evaluating.evaluate(model_id, "drawings-" + evaluating.data_fingerprint(x, y), model, x, y)
+    if result is None:
+        return
     matrix_col, side_col = st.columns([3, 2], gap="large")
     matrix_col.plotly_chart(eval_charts.confusion_figure(result["matrix"]), key="drawings_confusion",
                             config={"displayModeBar": False})
@@ -105,7 +108,7 @@ def drawings_gallery(store, ids, x, y, predictions):
     latest = np.arange(len(ids))[::-1][:GALLERY]
     st.caption(f"Your latest {len(latest)} drawings, with the label you gave and the model's guess.")
     for row in range(0, len(latest), COLUMNS):
-        for col, i in zip(st.columns(COLUMNS), latest[row:row + COLUMNS]):
+        for col, i in zip(st.columns(COLUMNS), latest[row:row + COLUMNS], strict=False):
             guess = int(predictions[i])
             col.image(charts.upscale(x[i], 3), width="stretch",
                       caption=f"{y[i]}, read as {guess}" + (" ✓" if guess == y[i] else ""))

@@ -11,6 +11,13 @@ Limits: 1 <= N <= 256 filters for "c", 1 <= N <= 1024 units for "d", at most 12 
 at most 5,000,000 parameters in all, convolution and pooling must come before any "d", and the
 image (28x28) must stay at least 1x1 after every layer.
 
+Compute budget: one image's forward pass may cost at most 8,000,000, counted as its multiply-adds plus
+25 for every value a layer copies or writes (a convolution copies the 3x3xC window of each output pixel,
+then writes its N outputs; pooling writes its outputs). Moving a value through memory costs about as
+much as 25 multiply-adds in matrix products here, so a network with few multiply-adds but huge
+intermediate arrays (c256c2) is as costly as one with many. The budget keeps one stroke on the Draw page
+(a prediction, a saliency map and 169 occluded copies) near 0.1 s of one core for any allowed network.
+
 Examples: the origin's c8p, c16p, c8pc8, c8pc16, c16pc8, c16pc16, c8pc8p, c8pc16p, c16pc8p,
 c16pc16p; a stronger one: c32pc64pd128.
 """
@@ -20,6 +27,8 @@ MAX_FILTERS = 256
 MAX_UNITS = 1024
 MAX_LAYERS = 12
 MAX_PARAMS = 5_000_000
+MAX_COST = 8_000_000       # per image and forward pass: multiply-adds + MOVE_COST x values copied or written
+MOVE_COST = 25
 IMAGE_SIZE = 28
 HELP = ('use c<N> for a 3x3 convolution with N filters (1-256), p for 2x2 max pooling, '
         'd<N> for a dense layer with N units (1-1024), e.g. "c16pc16" or "c32pc64pd128"')
@@ -35,8 +44,26 @@ def _fail(arch, pos, what):
     raise ArchError(f"invalid architecture {arch!r} at character {pos + 1}: {what}; {HELP}")
 
 
-def parse_arch(arch):
-    """Parse an architecture string into [(kind, n), ...], kind in "c", "p", "d" (n is None for "p")."""
+def cost(tokens):
+    """(multiply-adds, values copied or written) of one image's forward pass through parsed layers."""
+    size, channels, macs, moved = IMAGE_SIZE, 1, 0, 0
+    for kind, n in tokens:
+        if kind == "c":
+            size -= 2
+            macs += size * size * 9 * channels * n
+            moved += size * size * (9 * channels + n)              # the im2col copy, then the output
+            channels = n
+        elif kind == "p":
+            size //= 2
+            moved += size * size * channels
+        else:
+            macs, moved, size, channels = macs + size * size * channels * n, moved + n, 1, n
+    return macs + size * size * channels * 10, moved + 10
+
+
+def parse_arch(arch: str) -> list[tuple[str, int | None]]:
+    """Parse an architecture string into [(kind, n), ...], kind in "c", "p", "d" (n is None for "p").
+    Raises ArchError for any string the grammar does not allow, including one over the compute budget."""
     if not isinstance(arch, str) or not arch.strip():
         raise ArchError(f"invalid architecture {arch!r}: it is empty; {HELP}")
     if len(arch) > 100:
@@ -73,4 +100,9 @@ def parse_arch(arch):
         if len(tokens) > MAX_LAYERS:
             _fail(arch, pos, f"more than {MAX_LAYERS} layers")
         pos = m.end()
+    macs, moved = cost(tokens)
+    if macs + MOVE_COST * moved > MAX_COST:
+        raise ArchError(f"invalid architecture {arch!r}: one image would cost {macs + MOVE_COST * moved:,} "
+                        f"({macs:,} multiply-adds and {moved:,} values moved, at {MOVE_COST} each); the compute "
+                        f"budget is {MAX_COST:,} per image: use fewer or smaller convolutions, or pool earlier; {HELP}")
     return tokens

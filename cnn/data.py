@@ -15,12 +15,15 @@ import logging
 import os
 import threading
 import zlib
+from collections.abc import Callable, Sequence
 from contextlib import contextmanager
 from functools import lru_cache
 from math import prod
 from pathlib import Path
+from typing import Any
 
 import numpy as np
+from numpy.typing import NDArray
 
 __all__ = ["MnistError", "load_mnist", "load_subset", "MIRRORS", "FILES"]
 
@@ -216,7 +219,9 @@ def _locate(key, user_dir, cache):
 
 # ---------------------------------------------------------------- public functions
 
-def load_mnist(progress=None, data_dir=None, mirrors=None, cache_dir=None):
+def load_mnist(progress: Callable[[str, float | None], Any] | None = None, data_dir: str | os.PathLike | None = None,
+               mirrors: str | Sequence[str] | None = None,
+               cache_dir: str | os.PathLike | None = None) -> tuple[NDArray[np.uint8], ...]:
     """Return ``(x_train, y_train, x_test, y_test)``: read-only uint8 arrays of shapes
     (60000, 28, 28), (60000,), (10000, 28, 28), (10000,).
 

@@ -7,7 +7,7 @@ from .model import N_CLASSES
 
 
 def confusion(model, x, y):
-    """Everything the Evaluate page shows for images x (N, 28, 28) with labels y (N,).
+    """How a model does on images x (N, 28, 28) with labels y (N,), in every figure an evaluation needs.
 
     Returns a dict: accuracy, loss (mean cross-entropy), n, per_class (10,) accuracy of each true digit
     (NaN for a digit absent from y), counts (10,) images per true digit, matrix (10, 10) int counts with
@@ -55,13 +55,13 @@ def occlusion(model, image, target=None, patch=4, stride=None, fill=0.0):
     stride = stride or max(1, patch // 2)
     base = model.logits(image[None])[0]                                 # (10,)
     target = int(base.argmax()) if target is None else int(target)
-    corners = [(t, l) for t in range(0, h - patch + 1, stride) for l in range(0, w - patch + 1, stride)]
+    corners = [(t, c) for t in range(0, h - patch + 1, stride) for c in range(0, w - patch + 1, stride)]
     copies = np.repeat(image[None], len(corners), axis=0)               # (K, 28, 28)
-    for k, (t, l) in enumerate(corners):
-        copies[k, t:t + patch, l:l + patch] = fill
+    for k, (t, c) in enumerate(corners):
+        copies[k, t:t + patch, c:c + patch] = fill
     drops = base[target] - model.logits(copies)[:, target]              # (K,)
     total, cover = np.zeros((h, w)), np.zeros((h, w))
-    for drop, (t, l) in zip(drops, corners):
-        total[t:t + patch, l:l + patch] += drop
-        cover[t:t + patch, l:l + patch] += 1
+    for drop, (t, c) in zip(drops, corners, strict=True):
+        total[t:t + patch, c:c + patch] += drop
+        cover[t:t + patch, c:c + patch] += 1
     return (total / np.maximum(cover, 1)).astype(np.float32)

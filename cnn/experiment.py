@@ -77,7 +77,7 @@ def summary(results):
                   "| arch | params | seeds | train acc | test acc | test loss | s/epoch |", "|---" * 7 + "|"]
         for arch in dict.fromkeys(r["arch"] for r in section["runs"]):
             runs = [r for r in section["runs"] if r["arch"] == arch]
-            cell = lambda key: _mean_std([r["history"][-1][key] for r in runs])  # noqa: E731
+            cell = lambda key, runs=runs: _mean_std([r["history"][-1][key] for r in runs])  # noqa: E731
             seconds = np.mean([e["seconds"] for r in runs for e in r["history"]])
             lines.append(f"| {arch} | {runs[0]['params']:,} | {len(runs)} | {cell('train_acc')} | {cell('test_acc')} "
                          f"| {cell('test_loss')} | {seconds:.1f} |")

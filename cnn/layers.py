@@ -162,7 +162,7 @@ class MaxPool2:
             return None, {}
         n, h, w, c = x_shape
         dx = (np.zeros if h % 2 or w % 2 else np.empty)(x_shape, dout.dtype)
-        for (i, j), mask in zip(OFFSETS_2X2, first):
+        for (i, j), mask in zip(OFFSETS_2X2, first, strict=True):
             np.multiply(dout, mask, out=dx[:, i:h - h % 2:2, j:w - w % 2:2])
         return dx, {}
 

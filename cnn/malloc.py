@@ -13,7 +13,7 @@ MMAP_THRESHOLD = 32 * 2**20   # glibc's largest allowed value on 64-bit systems
 TRIM_THRESHOLD = 256 * 2**20
 
 
-def keep_freed_memory():
+def keep_freed_memory() -> bool:
     try:
         libc = ctypes.CDLL(ctypes.util.find_library("c"))
         return bool(libc.mallopt(M_MMAP_THRESHOLD, MMAP_THRESHOLD) and libc.mallopt(M_TRIM_THRESHOLD, TRIM_THRESHOLD))

@@ -3,8 +3,6 @@
 A key this version does not know is dropped (so it is never saved again); a known key with a value of the
 wrong type or out of range makes the file unusable: check() raises ValueError naming the key and the rule.
 """
-import math
-
 from .spec import ACTIVATIONS, DTYPES
 
 FORMAT_VERSION = 1
@@ -15,7 +13,7 @@ MAX_TEXT = 100                       # characters in a string value
 
 def _number(lo, hi):
     def rule(v):
-        ok = isinstance(v, (int, float)) and not isinstance(v, bool) and math.isfinite(v) and lo <= v <= hi
+        ok = isinstance(v, (int, float)) and not isinstance(v, bool) and lo <= v <= hi   # False for NaN and inf
         return v if ok else _fail(f"a number from {lo:g} to {hi:g}", v)
     return rule
 
@@ -83,7 +81,8 @@ def _at(key, check, value):
 
 RECORD = {"epoch": _integer(1, 10**6), "kind": _choice("finetune"), "steps": _integer(0, 10**6),
           "n_drawings": _integer(0, 10**6), "train_loss": _number(0, 1e9), "train_acc": _number(0, 1),
-          "test_loss": _number(0, 1e9), "test_acc": _number(0, 1), "seconds": _number(0, 1e9), "complete": _flag}
+          "test_loss": _number(0, 1e9), "test_acc": _number(0, 1), "test_images": _integer(1, 10**6),
+          "seconds": _number(0, 1e9), "complete": _flag}
 SETTINGS = {"epochs": _integer(1, 1000), "lr": _number(0, 10), "lr_decay": _number(0, 1),
             "batch_size": _integer(1, 60000), "optimizer": _choice("adam", "sgd"), "momentum": _number(0, 1),
             "n_train": _integer(1, 60000), "augment": _flag, "seed": _integer(0, MAX_SEED)}

@@ -10,7 +10,7 @@ class SGD:
         self.velocity = [{k: np.zeros_like(a) for k, a in p.items()} for p in params]
 
     def step(self, grads):
-        for p, g, v in zip(self.params, grads, self.velocity):
+        for p, g, v in zip(self.params, grads, self.velocity, strict=True):
             for k in p:
                 if self.momentum:
                     v[k] *= self.momentum
@@ -32,7 +32,7 @@ class Adam:
     def step(self, grads):
         self.t += 1
         step = self.lr * np.sqrt(1 - self.beta2 ** self.t) / (1 - self.beta1 ** self.t)
-        for p, g, m, v in zip(self.params, grads, self.m, self.v):
+        for p, g, m, v in zip(self.params, grads, self.m, self.v, strict=True):
             for k in p:
                 m[k] += (1 - self.beta1) * (g[k] - m[k])
                 v[k] += (1 - self.beta2) * (g[k] * g[k] - v[k])

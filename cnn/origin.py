@@ -86,6 +86,6 @@ def train_c8p(images, labels, lr=0.005, seed=0):
     """One pass over the images, one at a time, as the origin script trained c8p."""
     rng = np.random.default_rng(seed)
     conv, pool, softmax = Conv3x3(8, rng), MaxPool2(), Softmax(13 * 13 * 8, 10, rng)
-    for image, label in zip(images, labels):
+    for image, label in zip(images, labels, strict=True):
         probs = softmax.forward(pool.forward(conv.forward(image / 255 - 0.5)))
         conv.backprop(pool.backprop(softmax.backprop(label, probs, lr)), lr)

@@ -76,20 +76,21 @@ class Workers:
     def __exit__(self, *exc):
         self.close()
 
-    def loss_and_grads(self, x, labels):
-        """Model.loss_and_grads of a prepared batch, shared out: this process takes the first slice."""
+    def loss_and_grads(self, x, labels, n_batch=None):
+        """Model.loss_and_grads of a prepared batch (or of a part of a batch of n_batch), shared out: this
+        process takes the first slice."""
         n, shared = len(x), self._shared
         if n <= len(self._procs):                                     # too few images to share out
-            return self.model.loss_and_grads(x, labels)
+            return self.model.loss_and_grads(x, labels, n_batch)
         bounds = np.linspace(0, n, len(self._procs) + 2).astype(int)
         _copy(shared.weights, self.model.params)
         shared.inputs[bounds[1]:n] = x[bounds[1]:]
         shared.labels[:n] = labels
-        for proc, a, b in zip(self._procs, bounds[1:-1], bounds[2:]):
-            _write(proc.stdin.fileno(), JOB.pack(a, b, n))
-        loss, grads, logits = self.model.loss_and_grads(x[:bounds[1]], labels[:bounds[1]], n)
+        for proc, a, b in zip(self._procs, bounds[1:-1], bounds[2:], strict=True):
+            _write(proc.stdin.fileno(), JOB.pack(a, b, n_batch or n))
+        loss, grads, logits = self.model.loss_and_grads(x[:bounds[1]], labels[:bounds[1]], n_batch or n)
         parts = [logits]
-        for i, (proc, a, b) in enumerate(zip(self._procs, bounds[1:-1], bounds[2:])):
+        for i, (proc, a, b) in enumerate(zip(self._procs, bounds[1:-1], bounds[2:], strict=True)):
             self._receive(proc)
             loss += float(shared.losses[i])
             parts.append(shared.logits[i][:b - a])
@@ -154,7 +155,7 @@ def _size(model, n, max_batch):
 
 def _copy(dst, src):
     """dst[...] = src, for two lists of dicts of arrays like Model.params."""
-    for d, s in zip(dst, src):
+    for d, s in zip(dst, src, strict=True):
         for k in s:
             d[k][...] = s[k]
 
@@ -183,7 +184,7 @@ def serve(arg):
     model = Model(NetSpec(**spec["spec"]))
     n, max_batch, i = spec["n"], spec["max_batch"], spec["i"]
     shared = Shared(mmap.mmap(spec["fd"], _size(model, n, max_batch)), model, n, max_batch)
-    for p, w in zip(model.params, shared.weights):
+    for p, w in zip(model.params, shared.weights, strict=True):
         p.update(w)                                                   # compute with the shared weights
     answer = OK
     with threadpool_limits(1, user_api="blas"), contextlib.suppress(BrokenPipeError):   # the trainer is gone

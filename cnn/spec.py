@@ -21,7 +21,7 @@ class NetSpec:
     input_offset: float = 0.0   # added to pixels in [0, 1] before the first layer; the origin used -0.5
     dtype: str = "float32"      # of the weights and of every computation; float64 for gradient checks
 
-    def __post_init__(self):
+    def __post_init__(self) -> None:
         """Raise cnn.ArchError for a bad architecture, ValueError for any other bad field."""
         parse_arch(self.arch)
         if self.activation not in ACTIVATIONS:
@@ -39,5 +39,5 @@ class NetSpec:
             raise ValueError(f"dtype must be one of {DTYPES}, not {self.dtype!r}")
         object.__setattr__(self, "dtype", dtype)
 
-    def to_dict(self):
+    def to_dict(self) -> dict[str, str | float]:
         return asdict(self)

@@ -23,7 +23,7 @@ from pathlib import Path
 
 import numpy as np
 
-from .arch import IMAGE_SIZE, ArchError, parse_arch
+from .arch import IMAGE_SIZE, ArchError, cost, parse_arch
 from .data import load_mnist, load_subset
 from .malloc import keep_freed_memory
 from .model import build_model
@@ -38,18 +38,7 @@ DENSE = (32, 64, 128)          # units a sampled hidden dense layer may have
 
 def macs(arch):
     """Multiply-adds of one image's forward pass (convolutions and dense layers, the softmax layer included)."""
-    size, channels, total = IMAGE_SIZE, 1, 0
-    for kind, n in parse_arch(arch):
-        if kind == "c":
-            size -= 2
-            total += size * size * 9 * channels * n       # each output pixel: a 3x3 x channels dot product
-            channels = n
-        elif kind == "p":
-            size //= 2
-        else:
-            total += size * size * channels * n
-            size, channels = 1, n
-    return total + size * size * channels * 10
+    return cost(parse_arch(arch))[0]
 
 
 def n_params(arch):
@@ -130,7 +119,8 @@ def run_one(arch, seed, protocol):
             "macs": macs(arch), "code_version": code_version(), "history": history,
             "final": {k: last[k] for k in ("train_acc", "test_acc", "test_loss")},
             "epoch_s": float(np.median([e["seconds"] for e in history])),
-            "run_s": time.perf_counter() - start, "train_cpu_s": cpu, "finished": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime())}
+            "run_s": time.perf_counter() - start, "train_cpu_s": cpu,
+            "finished": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime())}
 
 
 def read_results(path):

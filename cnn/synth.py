@@ -101,7 +101,7 @@ TEMPLATES = {
 
 def draw_digit(digit, rng, size=280):
     """One drawing of `digit`: RGBA uint8 (size, size, 4), white ink on black."""
-    weights, ratios, makers = zip(*TEMPLATES[digit])
+    weights, ratios, makers = zip(*TEMPLATES[digit], strict=True)
     k = rng.choice(len(makers), p=np.array(weights) / sum(weights))
     wobble = rng.uniform(0.01, 0.05)
     strokes = makers[k](lambda x, y: (x + rng.normal(0, wobble), y + rng.normal(0, wobble)))
@@ -148,7 +148,7 @@ def iter_drawings(n_per_digit, seed=0, size=280):
 def make_drawings(n_per_digit, seed=0, size=280):
     """-> (images (N, size, size, 4) uint8, labels (N,) int), N = 10 * n_per_digit.
     Memory is N * size * size * 4 bytes: use iter_drawings for large N."""
-    images, labels = zip(*iter_drawings(n_per_digit, seed, size)) if n_per_digit > 0 else ((), ())
+    images, labels = zip(*iter_drawings(n_per_digit, seed, size), strict=True) if n_per_digit > 0 else ((), ())
     return np.array(images, np.uint8).reshape(-1, size, size, 4), np.array(labels, int)
 
 
@@ -175,11 +175,12 @@ def measure(model, n_per_digit=100, seed=0, size=280, batch=500):
     wrong = labels != preds
     pairs, counts = np.unique(np.stack([labels[wrong], preds[wrong]], 1), axis=0, return_counts=True)
     return {"overall": float(np.mean(preds == labels)), "per_digit": per_digit, "n": len(labels),
-            "confusions": {(int(a), int(b)): int(c) for (a, b), c in zip(pairs, counts)}}
+            "confusions": {(int(a), int(b)): int(c) for (a, b), c in zip(pairs, counts, strict=True)}}
 
 
 def main(argv=None):
-    ap = argparse.ArgumentParser(prog="python -m cnn synth", description="Accuracy of canvas_to_mnist + a model on synthetic drawings.")
+    ap = argparse.ArgumentParser(prog="python -m cnn synth",
+                                 description="Accuracy of canvas_to_mnist + a model on synthetic drawings.")
     ap.add_argument("--model", default="weights/default.npz", help="weights file (.npz)")
     ap.add_argument("--n", type=int, default=100, help="drawings per digit")
     ap.add_argument("--seed", type=int, default=0)
@@ -187,11 +188,11 @@ def main(argv=None):
     args = ap.parse_args(argv)
     if args.n < 1 or args.size < 28:
         ap.error("--n must be >= 1 and --size >= 28")
-    from cnn import load_model, WeightsError
+    from cnn import WeightsError, load_model
     try:
         model = load_model(args.model)
     except (WeightsError, OSError) as e:
-        raise SystemExit(f"cannot load {args.model}: {e}")
+        raise SystemExit(f"cannot load {args.model}: {e}") from None
     start = time.perf_counter()
     r = measure(model, args.n, args.seed, args.size)
     print(f"synthetic drawings: {r['n']} ({args.n} per digit, seed {args.seed}, {args.size} px canvas), "

@@ -17,6 +17,7 @@ import tempfile
 import threading
 import zipfile
 from pathlib import Path
+from typing import BinaryIO
 
 import numpy as np
 
@@ -49,7 +50,7 @@ def to_bytes(model):
     return buf.getvalue()
 
 
-def save_model(model, path, replace=True):
+def save_model(model: Model, path: str | os.PathLike, replace: bool = True) -> None:
     """Write atomically: a temporary file in the same folder, then a rename over the target.
     With replace=False an existing file is never replaced (FileExistsError), even by a save racing this one."""
     path = Path(path)
@@ -84,7 +85,7 @@ def _link_new(tmp, path):
     os.replace(tmp, path)
 
 
-def load_model(source, name=None):
+def load_model(source: str | os.PathLike | bytes | BinaryIO, name: str | None = None) -> Model:
     """A Model from a path, bytes or a binary file object. Any problem raises WeightsError saying what is wrong;
     nothing else escapes."""
     name = name or (str(source) if isinstance(source, (str, Path)) else "the uploaded file")
@@ -93,7 +94,7 @@ def load_model(source, name=None):
     except WeightsError:
         raise
     except (OSError, EOFError, zipfile.BadZipFile, ValueError, KeyError, MemoryError, RecursionError,
-            NotImplementedError, RuntimeError) as e:     # a damaged or hostile file
+            NotImplementedError, RuntimeError, OverflowError) as e:     # a damaged or hostile file
         raise WeightsError(f"{name} is not a weights file (.npz), or it is damaged: {type(e).__name__}: "
                            f"{str(e)[:200]}") from None
 

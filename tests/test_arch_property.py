@@ -4,7 +4,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 import cnn
-from cnn.arch import MAX_PARAMS
+from cnn.arch import MAX_COST, MAX_PARAMS, MOVE_COST, cost
 
 TOKENS = st.one_of(st.just("p"), st.builds("c{}".format, st.integers(0, 300)),
                    st.builds("d{}".format, st.integers(0, 1100)), st.sampled_from(["x", " ", "C", "-1", "08", ""]))
@@ -20,5 +20,6 @@ def test_any_string_builds_or_raises_arch_error(arch):
         assert "c<N>" in str(e)
         return
     model = cnn.build_model(arch)
-    assert len(tokens) <= 12 and model.n_params <= MAX_PARAMS
+    macs, moved = cost(tokens)
+    assert len(tokens) <= 12 and model.n_params <= MAX_PARAMS and macs + MOVE_COST * moved <= MAX_COST
     assert model.predict_proba(np.zeros((1, 28, 28))).shape == (1, 10)

@@ -1,17 +1,28 @@
 """Learning from the user, in a real browser: draw a digit, say what it really is, fine-tune, keep the result;
 then the stored sample shows on the Evaluate page. Also: a confusion-matrix cell chosen with the mouse opens
-its gallery, and a bad model upload is refused. Helpers and launch flags: tests/test_browser.py.
+its gallery, and a bad model upload is refused. Helpers and launch flags: tests/browser_helpers.py.
 The app's data folder (CNN_DATA_DIR) is a temporary folder, so no real user data is touched."""
 import re
 import sqlite3
 
 import pytest
 
-import test_browser
-from test_browser import (DIGITS, browser, draw, exceptions, go_to, open_app, page, prediction,  # noqa: F401
-                          screenshot, start_server, stop_server, wait_idle, weights_env)
+from browser_helpers import (
+    BROWSER_MARKS,
+    DIGITS,
+    draw,
+    exceptions,
+    go_to,
+    open_app,
+    prediction,
+    screenshot,
+    start_server,
+    stop_server,
+    wait_idle,
+    weights_env,
+)
 
-pytestmark = test_browser.pytestmark     # the browser marker; skipped without Chromium unless CI is set
+pytestmark = BROWSER_MARKS     # the browser marker; skipped without Chromium unless CI is set
 
 LABEL = "6"          # what the user says their round stroke is (a loop read as a 0)
 

@@ -2,8 +2,8 @@
 its button puts the architecture in the sidebar's input. A small real study (tiny networks on the committed subset)."""
 import pytest
 from playwright.sync_api import expect, sync_playwright
-from test_browser import launch, start_server, stop_server, wait_idle
 
+from browser_helpers import launch, start_server, stop_server, wait_idle
 from cnn import study
 
 pytestmark = pytest.mark.browser

@@ -6,7 +6,7 @@ from html.parser import HTMLParser
 import numpy as np
 import pytest
 
-from conftest import mock_experiment
+from helpers import mock_experiment
 from ui import charts, results
 
 
@@ -132,7 +132,8 @@ def test_upscale_gives_crisp_uint8_pixels():
 
 
 def test_steps_strip_shows_the_three_steps_at_one_height_with_transparent_gaps():
-    cropped = np.zeros((100, 50)); cropped[:, 20:30] = 1             # a tall stroke, as on the canvas
+    cropped = np.zeros((100, 50))
+    cropped[:, 20:30] = 1                                               # a tall stroke, as on the canvas
     scaled, centred = np.full((20, 10), 0.5), np.zeros((28, 28))
     img = charts.steps_strip({"cropped": cropped, "scaled": scaled, "centred": centred}, height=84, gap=10)
     assert img.dtype == np.uint8 and img.shape == (84, 42 + 10 + 42 + 10 + 84, 4)

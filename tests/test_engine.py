@@ -4,7 +4,6 @@ import json
 import subprocess
 import sys
 import threading
-import zipfile
 from pathlib import Path
 
 import numpy as np
@@ -12,6 +11,7 @@ import pytest
 
 import cnn
 from cnn.weights import to_bytes
+from helpers import BAD_WEIGHTS, GOOD_WEIGHTS
 
 ROOT = Path(__file__).resolve().parents[1]
 ORIGIN_CONFIGS = ["c8p", "c16p", "c8pc8", "c8pc16", "c16pc8", "c16pc16", "c8pc8p", "c8pc16p", "c16pc8p", "c16pc16p"]
@@ -29,7 +29,8 @@ def test_valid_architectures_build_and_predict(arch):
     ("", "empty"), ("   ", "empty"), ("c0", "from 1 to 256"), ("cp", "must be followed by a number"),
     ("x8", "unexpected character 'x'"), ("c8x", "at character 3: unexpected character 'x'"),
     ("c257", "from 1 to 256"), ("c08", "from 1 to 256"), ("ppppp", "below 1x1"),
-    ("c8pc8pc8pc8", "at character 10: this layer would shrink the image below 1x1"), ("d8c8", "cannot follow a dense layer"),
+    ("c8pc8pc8pc8", "at character 10: this layer would shrink the image below 1x1"),
+    ("d8c8", "cannot follow a dense layer"),
     ("C8", "unexpected character 'C'"), ("c8 p", "unexpected character ' '"), ("d2000", "from 1 to 1024"),
     ("c1" * 13, "more than 12 layers"), (None, "empty"),
 ])
@@ -46,7 +47,7 @@ def test_same_seed_same_weights_and_history(subset):
         model = cnn.build_model("c4p", seed=3)
         cnn.train(model, subset["x_train"], subset["y_train"], subset["x_test"][:200], subset["y_test"][:200], config)
         runs.append(model)
-    for a, b in zip(runs[0].params, runs[1].params):
+    for a, b in zip(runs[0].params, runs[1].params, strict=True):
         for k in a:
             np.testing.assert_array_equal(a[k], b[k])
     strip = lambda h: [{k: v for k, v in e.items() if k != "seconds"} for e in h]  # noqa: E731
@@ -114,7 +115,7 @@ def test_divergence_restores_the_weights_and_says_what_to_do(subset):
     config = cnn.TrainConfig(epochs=1, n_train=1000, lr=10.0, optimizer="sgd")
     with pytest.raises(cnn.DivergenceError, match="smaller learning rate"):
         cnn.train(model, subset["x_train"], subset["y_train"], subset["x_test"][:50], subset["y_test"][:50], config)
-    for p, saved in zip(model.params, before):
+    for p, saved in zip(model.params, before, strict=True):
         for k in p:
             np.testing.assert_array_equal(p[k], saved[k])
 
@@ -139,53 +140,9 @@ def test_weights_round_trip(tmp_path, subset):
     loaded = cnn.load_model(path)
     assert (loaded.arch, loaded.activation, loaded.input_offset) == ("c4pc4", "none", -0.5)
     assert loaded.history == model.history and loaded.meta["settings"]["seed"] == 5
-    np.testing.assert_array_equal(loaded.predict_proba(subset["x_test"][:20]), model.predict_proba(subset["x_test"][:20]))
+    x = subset["x_test"][:20]
+    np.testing.assert_array_equal(loaded.predict_proba(x), model.predict_proba(x))
     assert not list(tmp_path.glob("*.tmp")), "the temporary file is renamed, never left behind"
-
-
-def _npz(**arrays):
-    import io
-    buf = io.BytesIO()
-    np.savez(buf, **arrays)
-    return buf.getvalue()
-
-
-def _weights_with(meta_change=None, array_change=None):
-    model = cnn.build_model("c2p")
-    from cnn.weights import model_arrays
-    arrays = model_arrays(model)
-    meta = json.loads(str(arrays["meta"]))
-    meta.update(meta_change or {})
-    arrays["meta"] = np.array(json.dumps(meta))
-    arrays.update(array_change or {})
-    return _npz(**arrays)
-
-
-def _zip_bytes():
-    import io
-    buf = io.BytesIO()
-    with zipfile.ZipFile(buf, "w") as z:
-        z.writestr("hello.txt", "not arrays")
-    return buf.getvalue()
-
-
-GOOD = _weights_with()
-BAD_WEIGHTS = {
-    "empty": (b"", "not a weights file"),
-    "truncated": (GOOD[:len(GOOD) // 2], "not a weights file"),
-    "random bytes": (np.random.default_rng(0).bytes(5000), "not a weights file"),
-    "a zip that is not an npz": (_zip_bytes(), "not a weights file"),
-    "pickled objects": (_npz(meta=np.array([{"a": 1}], dtype=object)), "pickled"),
-    "no metadata": (_npz(w=np.zeros(3)), "no metadata"),
-    "wrong shape": (_weights_with(array_change={"0.W": np.zeros((3, 3, 1, 5), np.float32)}), "has shape"),
-    "missing array": (_weights_with(meta_change={"arch": "c2pc2"}), "missing arrays"),
-    "unknown architecture": (_weights_with(meta_change={"arch": "q9"}), "cannot build"),
-    "unknown format version": (_weights_with(meta_change={"format_version": 99}), "format version 99"),
-    "unknown activation": (_weights_with(meta_change={"activation": "tanh"}), "activation must be one of"),
-    "NaN weights": (_weights_with(array_change={"0.b": np.full(2, np.nan, np.float32)}), "NaN"),
-    "infinite weights": (_weights_with(array_change={"0.b": np.full(2, np.inf, np.float32)}), "NaN or infinite"),
-    "integer weights": (_weights_with(array_change={"0.b": np.zeros(2, np.int64)}), "floating point"),
-}
 
 
 @pytest.mark.parametrize("case", list(BAD_WEIGHTS))
@@ -202,7 +159,7 @@ def test_bad_weights_files_are_refused_clearly(case, tmp_path):
 def test_oversized_and_missing_files_are_refused(tmp_path, monkeypatch):
     monkeypatch.setattr("cnn.weights.MAX_BYTES", 100)
     with pytest.raises(cnn.WeightsError, match="at most"):
-        cnn.load_model(GOOD)
+        cnn.load_model(GOOD_WEIGHTS)
     with pytest.raises(cnn.WeightsError, match="cannot read"):
         cnn.load_model(tmp_path / "nothing.npz")
 

@@ -21,7 +21,7 @@ def test_confusion_matches_a_direct_loop(trained, subset):
     x, y = subset["x_test"][:300], subset["y_test"][:300]
     result = confusion(trained, x, y)
     matrix = np.zeros((10, 10), int)
-    for image, label in zip(x, y):
+    for image, label in zip(x, y, strict=True):
         matrix[label, trained.predict(image)[0]] += 1
     np.testing.assert_array_equal(result["matrix"], matrix)
     assert result["n"] == 300 and result["matrix"].sum() == 300
@@ -66,8 +66,8 @@ def test_finetune_returns_a_new_model_and_leaves_the_original_unchanged(trained,
     ux, uy = rotated(subset)
     tuned = finetune(trained, ux, uy, subset["x_train"], subset["y_train"], FinetuneConfig(steps=5))
     assert tuned is not trained and to_bytes(trained) == before
-    assert not all(np.array_equal(a, b) for p, q in zip(tuned.params, trained.params) for a, b in
-                   zip(p.values(), q.values()))
+    assert not all(np.array_equal(a, b) for p, q in zip(tuned.params, trained.params, strict=True) for a, b in
+                   zip(p.values(), q.values(), strict=True))
     assert tuned.history[-1]["kind"] == "finetune" and len(tuned.history) == len(trained.history) + 1
     assert trained.copy().arch == trained.arch and to_bytes(trained.copy()) == before
 

@@ -50,8 +50,9 @@ def f64(layer):
     return layer
 
 
-@pytest.mark.parametrize("layer_class,shape", [(Conv3x3, (2, 7, 7, 3)), (Conv3x3, (3, 8, 6, 1)), (Conv3x3, (1, 5, 5, 6)),
-                                               (ConvPool, (2, 8, 8, 3)), (ConvPool, (2, 9, 7, 1)), (ConvPool, (1, 6, 6, 5))])
+@pytest.mark.parametrize("layer_class,shape", [
+    (Conv3x3, (2, 7, 7, 3)), (Conv3x3, (3, 8, 6, 1)), (Conv3x3, (1, 5, 5, 6)),
+    (ConvPool, (2, 8, 8, 3)), (ConvPool, (2, 9, 7, 1)), (ConvPool, (1, 6, 6, 5))])
 def test_convolution_gradients(layer_class, shape):
     layer = f64(layer_class(shape[-1], 4, RNG))
     layer.params["b"] = RNG.standard_normal(4)
@@ -125,10 +126,10 @@ def test_whole_network_gradients(arch, activation):
     labels = RNG.integers(0, 10, 3)
     loss_of = lambda: softmax_cross_entropy(model.forward(x)[0], labels)[0]  # noqa: E731
     _, grads, _ = model.loss_and_grads(x, labels)
-    for layer, g in zip(model.layers, grads):
+    for layer, g in zip(model.layers, grads, strict=True):
         for k, p in layer.params.items():
             sample = tuple(RNG.integers(0, n, 6) for n in p.shape)   # 6 random entries per array
-            numeric = np.array([numeric_entry(loss_of, p, idx) for idx in zip(*sample)])
+            numeric = np.array([numeric_entry(loss_of, p, idx) for idx in zip(*sample, strict=True)])
             assert rel_error(g[k][sample], numeric) < 1e-5, (arch, k)
     logits, caches = model.forward(x, keep=True)
     dx, _ = model.backward(softmax_cross_entropy(logits, labels)[1], caches, need_dx=True)

@@ -9,12 +9,12 @@ from pathlib import Path
 
 import numpy as np
 import pytest
-from conftest import until
 
 import cnn
-from cnn.bench import children_peak_rss_mb
 from cnn import parallel, training
+from cnn.bench import children_peak_rss_mb
 from cnn.parallel import Workers
+from helpers import until
 
 pytestmark = pytest.mark.skipif(os.name != "posix", reason="worker processes are used on POSIX systems only")
 
@@ -44,7 +44,7 @@ def assert_same_step(result, expected):
     loss, grads, logits = result
     assert loss == pytest.approx(expected[0], rel=1e-12)
     np.testing.assert_allclose(logits, expected[2], rtol=1e-12)
-    for g, e in zip(grads, expected[1]):
+    for g, e in zip(grads, expected[1], strict=True):
         for k in e:
             np.testing.assert_allclose(g[k], e[k], rtol=1e-10, atol=1e-14)
 
@@ -90,7 +90,7 @@ def test_training_with_workers_matches_one_process(subset, started, monkeypatch)
     monkeypatch.setattr(training, "CORES", 1)
     alone = cnn.train(cnn.build_model("c8p", seed=3), *data, config)
     assert len(started) == 2
-    for a, b, c in zip(shared, again, alone):
+    for a, b, c in zip(shared, again, alone, strict=True):
         assert {k: v for k, v in a.items() if k != "seconds"} == {k: v for k, v in b.items() if k != "seconds"}
         assert a["train_loss"] == pytest.approx(c["train_loss"], rel=1e-4)   # float32 sums in another order
         assert a["test_acc"] == pytest.approx(c["test_acc"], abs=0.01)
@@ -108,14 +108,14 @@ def test_a_killed_worker_stops_training_with_a_message_and_the_weights_kept(subs
     with pytest.raises(cnn.WorkerError, match="stopped unexpectedly"):
         cnn.train(model, subset["x_train"], subset["y_train"], subset["x_test"][:100], subset["y_test"][:100],
                   config, kill_at_batch_5)
-    for w, b in zip(model.get_weights(), before):                     # the weights from the epoch's start
+    for w, b in zip(model.get_weights(), before, strict=True):                     # the weights from the epoch's start
         for k in b:
             np.testing.assert_array_equal(w[k], b[k])
     assert not started[0]._procs
 
 
 def test_the_app_reports_a_killed_worker(subset, started):
-    from ui.training import TrainingJob
+    from ui.jobs import TrainingJob
 
     job = TrainingJob("w", cnn.build_model("c8p"), (subset["x_train"], subset["y_train"], subset["x_test"][:100],
                                                     subset["y_test"][:100]),

@@ -10,9 +10,9 @@ from pathlib import Path
 
 import distributed
 import pytest
-from conftest import until
 
 from cnn import study, sweep
+from helpers import until
 
 ROOT = Path(__file__).resolve().parents[1]
 TINY = dict(study.PROTOCOL, data="subset", n_train=300, n_test=300, epochs=2)

@@ -129,7 +129,7 @@ def training_figure(points, epochs):
     fig = make_subplots(rows=2, cols=1, shared_xaxes=True, vertical_spacing=0.08,
                         subplot_titles=("loss", "accuracy"))
     if points:
-        x, y = zip(*points)
+        x, y = zip(*points, strict=True)
         fig.add_trace(go.Scatter(x=x, y=y, name="training loss (running)", mode="lines",
                                  line=dict(color=PALETTE[0])), row=1, col=1)
     ep = [r["epoch"] for r in epochs]
@@ -141,23 +141,18 @@ def training_figure(points, epochs):
     return _compact(fig, 320)
 
 
-def _rgba(hex_color, alpha):
-    h = hex_color.lstrip("#")
-    r, g, b = (int(h[i:i + 2], 16) for i in (0, 2, 4))
-    return f"rgba({r},{g},{b},{alpha})"
-
-
 def curves_figure(per_epoch, metric, show_train=False):
     """Mean over seeds of `metric` per epoch, one line per configuration, with a min-max band.
     per_epoch: a frame from ui.results.per_epoch (columns config, epoch, <metric>_mean/_min/_max)."""
     fig = go.Figure()
     for i, (config, d) in enumerate(per_epoch.groupby("config", sort=False)):
         color = PALETTE[i % len(PALETTE)]
+        band = "rgba({},{},{},0.15)".format(*px.colors.hex_to_rgb(color))
         d = d.sort_values("epoch")
         x = d["epoch"].tolist()
         if len(x) > 1:
             fig.add_trace(go.Scatter(x=x + x[::-1], y=d[f"{metric}_max"].tolist() + d[f"{metric}_min"].tolist()[::-1],
-                                     fill="toself", fillcolor=_rgba(color, 0.15), line=dict(width=0), mode="lines",
+                                     fill="toself", fillcolor=band, line=dict(width=0), mode="lines",
                                      legendgroup=config, showlegend=False, hoverinfo="skip"))
         fig.add_trace(go.Scatter(x=x, y=d[f"{metric}_mean"], name=config, legendgroup=config,
                                  mode="lines+markers", line=dict(color=color),

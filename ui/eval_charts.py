@@ -64,10 +64,8 @@ def per_class_figure(per_class, counts):
     return _compact(fig, 260)
 
 
-# RdBu reversed (ColorBrewer, as Plotly's "RdBu_r"): dark blue at -1, near-white at 0, dark red at +1.
-DIVERGING = np.array([(5, 48, 97), (33, 102, 172), (67, 147, 195), (146, 197, 222), (209, 229, 240),
-                      (247, 247, 247), (253, 219, 199), (244, 165, 130), (214, 96, 77), (178, 24, 43),
-                      (103, 0, 31)], dtype=float)
+# Plotly's "RdBu_r" (ColorBrewer): dark blue at -1, near-white at 0, dark red at +1.
+DIVERGING = np.array([px.colors.unlabel_rgb(c) for c in px.colors.sequential.RdBu_r], dtype=float)
 
 
 def diverging_colors(values):

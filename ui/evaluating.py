@@ -8,6 +8,7 @@ import streamlit as st
 import cnn
 from cnn.data import load_subset
 from cnn.evaluation import confusion
+from ui import admission, state
 from ui.store import DrawingStore, StoreError
 
 INSPECT_KEY = "inspect_image"      # {"image": (28, 28) float32, "label": int, "caption": str} for Inside the network
@@ -26,10 +27,27 @@ def data_fingerprint(x, y):
     return hashlib.sha1(np.ascontiguousarray(x).tobytes() + np.ascontiguousarray(y).tobytes()).hexdigest()[:16]
 
 
+def evaluate(model_id, data_id, model, x, y):
+    """cnn.evaluation.confusion, cached by (model fingerprint, data set id) and shared by every session (one
+    computes while the others wait for it), in one of the server's evaluation slots. None, after saying why,
+    when the server's queue of evaluations is full."""
+    busy = admission.EVALUATIONS.counts()[0] >= admission.EVALUATIONS.slots
+    wait = "Waiting for other visitors' evaluations to finish, then evaluating" if busy else "Evaluating"
+    with st.spinner(f"{wait} on {len(x):,} images…"):
+        try:
+            return _evaluate(model_id, data_id, model, x, y, state.session_alive())
+        except admission.Busy as e:
+            st.warning(f"Not evaluated now: {e}", icon=":material/hourglass_empty:")
+            return None
+
+
 @st.cache_data(max_entries=16, show_spinner=False)
-def evaluate(model_id, data_id, _model, _x, _y):
-    """cnn.evaluation.confusion, cached by (model fingerprint, data set id)."""
-    return confusion(_model, _x, _y)
+def _evaluate(model_id, data_id, _model, _x, _y, _alive):
+    def leave_if_gone(_):
+        if _alive is not None and not _alive():
+            raise admission.Busy("the browser session is gone")
+    with admission.EVALUATIONS.slot(on_wait=leave_if_gone):
+        return confusion(_model, _x, _y)
 
 
 def mnist():

@@ -1,5 +1,6 @@
 """Draw-page panels that explain a guess and learn from the user: saliency and occlusion maps,
 "Wrong? It's a …", fine-tuning on the stored drawings, and using an uploaded model file."""
+import functools
 import hashlib
 import time
 from pathlib import Path
@@ -12,7 +13,7 @@ from cnn.data import load_subset
 from cnn.evaluation import occlusion
 from cnn.finetune import FinetuneConfig, finetune
 from cnn.weights import MAX_BYTES
-from ui import charts, eval_charts, evaluating, state
+from ui import admission, charts, eval_charts, evaluating, state
 from ui.store import StoreError
 
 PENDING = "finetune_pending"     # the fine-tuned model waiting for Keep or Discard
@@ -126,20 +127,39 @@ def _run_finetune(model, model_key, store):
         if step % 10 == 0:
             bar.progress(step / n_steps, text=f"Fine-tuning… step {step}/{n_steps}, loss {loss:.3f}")
 
-    start = time.perf_counter()
+    leave = st.empty()
     try:
-        tuned = finetune(model, user_x, user_y, x_train, y_train, FinetuneConfig(seed=len(user_y)),
-                         x_eval=x_test, y_eval=y_test, callback=progress)
+        with admission.TRAINING.slot(on_wait=functools.partial(_queue_notice, bar, leave, [])):
+            leave.empty()
+            start = time.perf_counter()
+            tuned = finetune(model, user_x, user_y, x_train, y_train, FinetuneConfig(seed=len(user_y)),
+                             x_eval=x_test, y_eval=y_test, callback=progress)
+            seconds = time.perf_counter() - start
+    except admission.Busy as e:
+        bar.empty()
+        st.error(f"Not fine-tuned: {e}")
+        return None
     except (ValueError, cnn.DivergenceError) as e:
         st.error(f"Fine-tuning failed: {e}")
         return None
     bar.empty()
-    pending = {"model": tuned, "base_key": model_key, "seconds": time.perf_counter() - start, "n": len(user_y),
+    pending = {"model": tuned, "base_key": model_key, "seconds": seconds, "n": len(user_y),
                "mine": [float((m.predict(user_x) == user_y).mean()) for m in (model, tuned)],
                "mnist": [cnn.evaluate(model, x_test, y_test)[1], tuned.history[-1]["test_acc"]],
                "n_test": len(y_test), "note": note}
     st.session_state[PENDING] = pending
     return pending
+
+
+def _queue_notice(bar, leave, shown, position):
+    """While the fine-tune waits for a training slot: its place on the progress bar, and a button to leave. A click
+    reruns the page: the bar's next update then ends this run, and `slot` leaves the queue."""
+    bar.progress(0.0, text=f"Waiting for a free slot: number {position} in the queue (this server trains "
+                           f"{admission.TRAINING.slots} model{'s' * (admission.TRAINING.slots != 1)} at a time, "
+                           "for every visitor)…")
+    if not shown:                                   # once: a widget key may appear once in a run
+        leave.button("Leave the queue", key="leave_finetune_queue", icon=":material/logout:")
+        shown.append(True)
 
 
 def _show_result(pending):
@@ -176,7 +196,8 @@ def _keep():
 def upload_panel():
     """Use a weights file (.npz) from the computer; anything else is refused and the model in use stays."""
     st.caption("A `.npz` weights file downloaded from this app or written by `python -m cnn.train`.")
-    file = st.file_uploader("Model file (.npz)", key="upload_model", help=f"At most {MAX_BYTES // 2**20} MB.")
+    file = st.file_uploader("Model file (.npz)", key="upload_model", max_upload_size=MAX_BYTES // 2**20,
+                            help=f"At most {MAX_BYTES // 2**20} MB.")
     if file is not None and st.session_state.get("uploaded_id") != file.file_id:
         st.session_state["uploaded_id"] = file.file_id
         st.session_state["upload_message"] = _load_upload(file)

@@ -2,16 +2,14 @@
 import dataclasses
 
 import streamlit as st
-from streamlit import runtime
-from streamlit.runtime.scriptrunner import get_script_run_ctx
 
 import cnn
 from cnn.arch import HELP
 from cnn.data import load_subset
-from cnn.training import MAX_SEED
+from cnn.training import MAX_BATCH, MAX_SEED
 from cnn.weights import save_model, to_bytes
-from ui import charts, state
-from ui.training import TrainingJob
+from ui import admission, charts, state
+from ui.jobs import TrainingJob
 
 POLL_SECONDS = 0.5
 MNIST, SUBSET = "MNIST (60,000 images)", "Committed subset (1,000 images)"
@@ -44,7 +42,7 @@ def _form():
                                key=state.SIDEBAR_ARCH, help="Overrides the preset when filled. " + HELP)
         left, right = st.columns(2)
         epochs = left.number_input("Epochs", min_value=1, max_value=100, value=1)
-        batch = right.number_input("Batch size", min_value=1, value=d.batch_size, step=16)
+        batch = right.number_input("Batch size", min_value=1, max_value=MAX_BATCH, value=d.batch_size, step=16)
         lr = left.number_input("Learning rate", min_value=0.0, value=d.lr, step=0.0005, format="%g")
         seed = right.number_input("Seed", min_value=0, max_value=MAX_SEED, value=d.seed)
         n_train = st.number_input("Training images", min_value=1, max_value=60000, value=10000, step=1000)
@@ -66,6 +64,8 @@ def _form():
 
 def _start(request, box):
     """Check the request, load the data and start a training thread; errors are shown inline in `box`."""
+    if "job" in st.session_state and not st.session_state["job"].done:
+        return                                         # one run per session (the button is disabled meanwhile)
     fields = {f.name for f in dataclasses.fields(cnn.TrainConfig)}
     config = cnn.TrainConfig(**{k: v for k, v in request.items() if k in fields})
     try:
@@ -89,18 +89,15 @@ def _start(request, box):
     except ValueError as e:
         box.error(f"**Settings:** {e}")
         return
-    n = st.session_state["job_counter"] = st.session_state.get("job_counter", 0) + 1
-    st.session_state["job"] = TrainingJob(f"{spec.arch}-{n}", model, data, config, alive=_session_alive()).start()
-    st.session_state["job_collected"] = False
-
-
-def _session_alive():
-    """() -> bool: is this browser session still connected? (None outside a server, e.g. in AppTest)"""
-    ctx = get_script_run_ctx()
-    if ctx is None or not runtime.exists():
-        return None
-    server, session_id = runtime.get_instance(), ctx.session_id
-    return lambda: server.is_active_session(session_id)
+    n = st.session_state.get("job_counter", 0) + 1
+    job = TrainingJob(f"{spec.arch}-{n}", model, data, config, alive=state.session_alive(),
+                      admission=admission.TRAINING)
+    try:
+        job.start()
+    except admission.Busy as e:
+        box.error(f"**Not started:** {e}")
+        return
+    st.session_state["job_counter"], st.session_state["job"], st.session_state["job_collected"] = n, job, False
 
 
 def _load_data(source, box):
@@ -135,6 +132,9 @@ def _job_status():
     job = st.session_state["job"]
     s = job.snapshot()
     cfg = job.config
+    if s["status"] == "left" or (s["status"] == "queued" and s["position"]):
+        _queue_status(job, s)
+        return
     if s["status"] == "failed":
         label, st_state = f"{job.name}: failed", "error"
     elif job.done:
@@ -156,14 +156,30 @@ def _job_status():
         if not job.done:
             st.button("Stop", on_click=_stop, args=(job,), key="stop_training", icon=":material/stop_circle:",
                       disabled=s["status"] == "stopping", width="stretch",
-                      help="Stops after the current batch and keeps the model trained so far.")
+                      help="Stops within a second and keeps the model trained so far.")
     if job.done and not st.session_state.get("job_collected"):
         st.rerun()                                    # the whole app picks up the new model
 
 
+def _queue_status(job, s):
+    """A run waiting for a slot: its place in the queue, and a button to leave it."""
+    if s["status"] == "left":
+        st.info(f"{job.name} left the queue without training.", icon=":material/logout:")
+        return
+    slots = admission.TRAINING.slots
+    ahead = s["position"] - 1
+    with st.status(f"{job.name}: waiting, number {s['position']} in the queue", state="running", expanded=True):
+        st.write(f"This server trains {slots} model{'s' * (slots != 1)} at a time, for every visitor. Yours starts "
+                 + (f"when the {ahead} run{'s' * (ahead != 1)} ahead of it and " if ahead > 0 else "when ")
+                 + f"the one{'s' * (slots != 1)} training now {'are' if slots != 1 else 'is'} done "
+                 "(or stopped); keep this tab open.")
+        st.button("Leave the queue", on_click=_stop, args=(job,), key="leave_queue", icon=":material/logout:",
+                  width="stretch")
+
+
 def _stop(job):
     job.stop()
-    job.wait(timeout=1.0)        # usually ends within a batch and a test pass: show the result in this rerun
+    job.wait(timeout=1.0)        # usually ends within a part of a batch: show the result in this rerun
 
 
 def _my_models():

@@ -5,6 +5,8 @@ import re
 from pathlib import Path
 
 import streamlit as st
+from streamlit import runtime
+from streamlit.runtime.scriptrunner import get_script_run_ctx
 
 import cnn
 
@@ -126,3 +128,12 @@ def check_save_name(name, saved_here):
         raise ValueError(f"weights/{name}.npz already exists and was not saved from this session; "
                          "choose another name")
     return path
+
+
+def session_alive():
+    """() -> bool: is this browser session still connected? (None outside a server, e.g. in AppTest)"""
+    ctx = get_script_run_ctx()
+    if ctx is None or not runtime.exists():
+        return None
+    server, session_id = runtime.get_instance(), ctx.session_id
+    return lambda: server.is_active_session(session_id)

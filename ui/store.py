@@ -9,7 +9,7 @@ import io
 import os
 import sqlite3
 from contextlib import closing
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from pathlib import Path
 
 import numpy as np
@@ -88,7 +88,7 @@ class DrawingStore:
             raise ValueError(f"a drawing must be a finite 28x28 image, got shape {x.shape}")
         if not isinstance(label, (int, np.integer)) or not 0 <= label <= 9:
             raise ValueError(f"the label must be a digit from 0 to 9, got {label!r}")
-        created = datetime.now(timezone.utc).isoformat(timespec="seconds")
+        created = datetime.now(UTC).isoformat(timespec="seconds")
         png = None if canvas is None else png_bytes(canvas)
         return self._run("INSERT INTO drawings (created, label, x, canvas, model) VALUES (?, ?, ?, ?, ?)",
                          (created, int(label), x.tobytes(), png, model))
@@ -101,7 +101,7 @@ class DrawingStore:
     def list(self):
         """[{id, created, label, model}] oldest first, without the images."""
         rows = self._run("SELECT id, created, label, model FROM drawings ORDER BY id")
-        return [dict(zip(("id", "created", "label", "model"), r)) for r in rows]
+        return [dict(zip(("id", "created", "label", "model"), r, strict=True)) for r in rows]
 
     def get(self, drawing_id):
         """{id, created, label, model, x (28, 28) float32, canvas (H, W, 4) uint8 or None}, or None."""

@@ -1,6 +1,6 @@
 """Benchmark the app in a real browser (not a test; prints the figures of the app issue):
 
-    python tests/bench_app.py [--strokes 10] [--starts 3]
+    python benchmarks/bench_app.py [--strokes 10] [--starts 3]
 
 - server start -> first render of the Draw page (canvas shown, script finished), median of --starts;
 - mouse-up -> updated Prediction: draw a digit on a cleared canvas, time from releasing the mouse until
@@ -17,9 +17,8 @@ import sys
 import time
 from pathlib import Path
 
-sys.path.insert(0, str(Path(__file__).resolve().parent))
-from test_browser import (DIGITS, IDLE, clear, draw, launch, open_app, prediction, prompt,  # noqa: E402
-                          start_server, stop_server)
+sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "tests"))
+from browser_helpers import DIGITS, IDLE, clear, draw, launch, open_app, prediction, prompt, start_server, stop_server  # noqa: E402
 
 METRIC_SHOWN = """() => [...document.querySelectorAll('[data-testid="stMetricLabel"]')]
                         .some(e => e.textContent.trim() === 'Prediction')"""
@@ -88,7 +87,7 @@ def main():
     folder = Path(os.environ.get("CNN_WEIGHTS_DIR") or Path(__file__).resolve().parents[1] / "weights")
     if not (folder / "default.npz").exists():
         p.exit(2, f"error: {folder}/default.npz is missing: the Draw page would have no model to time. "
-                  "Train one (python -m cnn.train --out weights/default.npz) or set CNN_WEIGHTS_DIR.\n")
+                  "Train one (python -m cnn train --out weights/default.npz) or set CNN_WEIGHTS_DIR.\n")
     from playwright.sync_api import sync_playwright
     with sync_playwright() as pw:
         context = launch(pw)

@@ -1,7 +1,7 @@
 """Benchmark the engine against PyTorch in one run (not a test; the project never imports torch):
 
     python -m venv /tmp/torchenv && /tmp/torchenv/bin/pip install torch==2.13.0 numpy
-    MNIST_DIR=../shared/mnist python tests/bench_torch.py --torch-python /tmp/torchenv/bin/python
+    MNIST_DIR=../shared/mnist python benchmarks/bench_torch.py --torch-python /tmp/torchenv/bin/python
 
 Times one full 60,000-image epoch of SGD with momentum at batch 64 for each architecture, alternating
 this engine (cnn.bench's epoch) and the same network in PyTorch (2 threads, the usual training loop),
@@ -23,6 +23,12 @@ import numpy as np
 GOAL_RATIO = {"c16pc16": 2.5 / 3.2, "c8p": 1.0 / 1.8}
 
 
+def _read(path, header):
+    """The bytes of a gzipped MNIST file after its header."""
+    with gzip.open(path) as f:
+        return np.frombuffer(f.read(), np.uint8)[header:]
+
+
 def torch_epoch(arch, seed):
     """Seconds for one epoch of `arch` in PyTorch (runs in the PyTorch environment)."""
     import torch
@@ -30,9 +36,8 @@ def torch_epoch(arch, seed):
     torch.set_num_threads(2)
     torch.manual_seed(seed)
     folder = Path(os.environ.get("MNIST_DIR", "../shared/mnist"))
-    read = lambda name, skip: np.frombuffer(gzip.open(folder / name).read(), np.uint8)[skip:]  # noqa: E731
-    x = read("train-images-idx3-ubyte.gz", 16).reshape(-1, 1, 28, 28)
-    y = read("train-labels-idx1-ubyte.gz", 8).astype(np.int64)
+    x = _read(folder / "train-images-idx3-ubyte.gz", 16).reshape(-1, 1, 28, 28)
+    y = _read(folder / "train-labels-idx1-ubyte.gz", 8).astype(np.int64)
     layers = {"c16pc16": [nn.Conv2d(1, 16, 3), nn.ReLU(), nn.MaxPool2d(2), nn.Conv2d(16, 16, 3), nn.ReLU(),
                           nn.Flatten(), nn.Linear(11 * 11 * 16, 10)],
               "c8p": [nn.Conv2d(1, 8, 3), nn.ReLU(), nn.MaxPool2d(2), nn.Flatten(), nn.Linear(13 * 13 * 8, 10)]}
@@ -75,7 +80,8 @@ def main():
                                  capture_output=True, text=True, check=True)
             theirs.append(float(out.stdout.split()[-1]))
         ratio = float(np.median(ours) / np.median(theirs))
-        result[arch] = {"epoch_s": round(float(np.median(ours)), 3), "pytorch_epoch_s": round(float(np.median(theirs)), 3),
+        result[arch] = {"epoch_s": round(float(np.median(ours)), 3),
+                        "pytorch_epoch_s": round(float(np.median(theirs)), 3),
                         "ratio": round(ratio, 3), "goal_ratio": round(GOAL_RATIO[arch], 3),
                         "runs_s": [round(t, 2) for t in ours], "pytorch_runs_s": [round(t, 2) for t in theirs]}
         print(json.dumps({arch: result[arch]}), flush=True)

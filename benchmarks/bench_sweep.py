@@ -3,8 +3,8 @@ worker processes, alternating in one run (medians of --repeats); and the engine'
 With --cpu-times: the CPU time of one epoch of every architecture in a results file (one process, one thread; it
 hardly depends on the machine's load, unlike wall time), and the study's findings per CPU second.
 
-    MNIST_DIR=../shared/mnist nice -n 10 python tests/bench_sweep.py --repeats 3
-    MNIST_DIR=../shared/mnist nice -n 10 python tests/bench_sweep.py --cpu-times weights/study.jsonl
+    MNIST_DIR=../shared/mnist nice -n 10 python benchmarks/bench_sweep.py --repeats 3
+    MNIST_DIR=../shared/mnist nice -n 10 python benchmarks/bench_sweep.py --cpu-times weights/study.jsonl
 """
 import argparse
 import json
