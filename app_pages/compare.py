@@ -3,7 +3,7 @@ import pandas as pd
 import streamlit as st
 
 from cnn.study import protocol_key, read_results
-from ui import charts, results, state, study_charts
+from ui import charts, results, session, state, study_charts
 
 st.title("Compare configurations")
 st.caption("Which architecture learns best? Every configuration of the origin script was trained with "
@@ -64,8 +64,9 @@ if view == "study":
         acc_col, loss_col = st.columns(2)
         acc_col.plotly_chart(charts.curves_figure(curves, "test_acc", True), key="study_curves_acc")
         loss_col.plotly_chart(charts.curves_figure(curves, "test_loss", True), key="study_curves_loss")
-        st.button(f"Train {arch} in the sidebar", icon=":material/model_training:", on_click=state.set_sidebar_arch,
-                  args=(arch,), help="Puts it in the sidebar's architecture field; set the rest and press Start.")
+        st.button(f"Train {arch} in the sidebar", icon=":material/model_training:",
+                  on_click=session.ask_sidebar_to_train, args=(arch,),
+                  help="Puts it in the sidebar's architecture field; set the rest and press Start.")
     st.dataframe(study_charts.front_table(table), hide_index=True)
     st.stop()
 

@@ -1,6 +1,7 @@
 """Helpers shared by several test modules (fixtures are in conftest.py, browser driving in browser_helpers.py):
 waiting for a condition, a small weights folder for the app, driving the app's sidebar in AppTest, and the
-table of bad weights files that the engine and the app must both refuse."""
+table of bad weights files that the engine and the app must both refuse; a drawing on the canvas in AppTest."""
+import base64
 import io
 import json
 import time
@@ -9,6 +10,7 @@ from pathlib import Path
 
 import numpy as np
 import pytest
+from PIL import Image, ImageDraw
 
 import cnn
 
@@ -157,3 +159,26 @@ BAD_WEIGHTS = {     # case: (the file's bytes, what the error message says)
     "infinite weights": (_weights_with(array_change={"0.b": np.full(2, np.inf, np.float32)}), "NaN or infinite"),
     "integer weights": (_weights_with(array_change={"0.b": np.zeros(2, np.int64)}), "floating point"),
 }
+
+
+# ---------------------------------------------------------------- the canvas in AppTest
+
+def seven():
+    """A 280x280 RGBA canvas with a 7 in white strokes on black."""
+    img = Image.new("RGBA", (280, 280), (0, 0, 0, 255))
+    pen = ImageDraw.Draw(img)
+    pen.line([(75, 50), (205, 50), (115, 240)], fill=(255, 255, 255, 255), width=18, joint="curve")
+    return np.asarray(img)
+
+
+def draw(at, rgba):
+    """Put a drawing on the canvas, as the browser does on mouse-up, and rerun."""
+    buf = io.BytesIO()
+    Image.fromarray(rgba).save(buf, format="PNG")
+    url = "data:image/png;base64," + base64.b64encode(buf.getvalue()).decode()
+    at.session_state["canvas"] = {"drawing": {"raw": {"objects": []}, "data": url}, "backgroundFit": None}
+    return at.run()
+
+
+def button(at, label):
+    return next(b for b in at.button if b.label.startswith(label))

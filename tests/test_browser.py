@@ -131,15 +131,17 @@ def test_a_training_run_large_enough_shares_its_batches_with_a_worker_process_th
     open_app(page, url)
     sidebar = start_training(page, "c8p", epochs=100, batch_size=16)
     expect(sidebar.get_by_text(re.compile(r"Training c8p-\d"))).to_be_visible(timeout=15_000)
-    assert until(lambda: worker_processes(), 15), "no training worker process started"
+    assert until(lambda: worker_processes(url), 15), "no training worker process started"
     sidebar.get_by_role("button", name="Stop").click()
     expect(sidebar.get_by_text(re.compile(r"c8p-\d+: stopped"))).to_be_visible(timeout=10_000)
-    assert until(lambda: not worker_processes(), 10), "the worker process outlived its run"
+    assert until(lambda: not worker_processes(url), 10), "the worker process outlived its run"
     assert exceptions(page) == 0
 
 
-def worker_processes():
-    """Pids of the training worker processes (cnn/parallel.py) whose parent is a Streamlit server."""
+def worker_processes(url):
+    """Pids of the training worker processes (cnn/parallel.py) whose parent is the Streamlit server at `url`
+    (not another one on this machine)."""
+    port = url.rstrip("/").rsplit(":", 1)[1]
     def cmdline(pid):
         try:
             return (Path("/proc") / str(pid) / "cmdline").read_bytes().replace(b"\0", b" ").decode()
@@ -153,4 +155,5 @@ def worker_processes():
             return 0
 
     return [int(p.name) for p in Path("/proc").iterdir() if p.name.isdigit()
-            and "cnn.parallel import serve" in cmdline(p.name) and "streamlit" in cmdline(parent(p.name))]
+            and "cnn.parallel import serve" in cmdline(p.name)
+            and f"--server.port {port} " in cmdline(parent(p.name)) + " "]

@@ -7,7 +7,7 @@ import pytest
 from streamlit.testing.v1 import AppTest
 
 from cnn import findings, study
-from ui import state, study_charts
+from ui import session, study_charts
 
 APP = str(Path(__file__).resolve().parents[1] / "app.py")
 PROTOCOL = dict(study.PROTOCOL, data="subset", n_train=200, n_test=200, epochs=2)
@@ -77,8 +77,7 @@ def test_study_view_renders_filters_and_fills_the_sidebar(study_env):
     depth.set_value([1]).run()
     assert not at.exception
     assert any("3 of 5 architectures" in c.value for c in at.caption)
-    state_key = state.SIDEBAR_ARCH
-    at.session_state[state_key] = "c4c4p"                             # what the button's callback does
+    at.session_state[session.TRAIN_ARCH] = "c4c4p"                   # what the button's callback asks for
     at.run()
     assert next(t for t in at.sidebar.text_input if t.label.startswith("…or type")).value == "c4c4p"
 
