@@ -5,6 +5,7 @@
     python -m cnn experiment
     python -m cnn synth --model weights/default.npz --n 100
     python -m cnn photobench --model weights/default.npz --n 200
+    python -m cnn sweep --origin --sample 100 --seeds 3
 
 The train command is here; every other tool is a module of cnn/ with a main(argv).
 """
@@ -26,7 +27,8 @@ from .weights import save_model
 TOOLS = {"bench": "speed and memory figures on real MNIST",
          "experiment": "the origin's ten configurations under two protocols",
          "synth": "accuracy on synthetic canvas drawings",
-         "photobench": "accuracy on photographed-style digits: photo_to_mnist next to canvas_to_mnist"}
+         "photobench": "accuracy on photographed-style digits: photo_to_mnist next to canvas_to_mnist",
+         "sweep": "architectures x seeds, each run a task on Dask (the architecture study)"}
 
 
 def main(argv=None):

@@ -15,6 +15,7 @@ PENDING = "finetune_pending"     # a fine-tuned copy of the model in use, waitin
 MNIST_ERROR = "mnist_error"      # why MNIST could not be read: not retried on every rerun of this session
 VISITOR = "visitor_token"        # this browser session's random id (public mode's anonymous visitor)
 MAX_MODELS = 8                   # models one browser session keeps in memory (trained, fine-tuned, uploaded)
+TRAIN_ARCH = "train_arch"        # an architecture another page asks the sidebar to put in its form, or absent
 
 
 def model_key():
@@ -63,6 +64,16 @@ def inspected():
 def mark_inspected():
     if INSPECT in st.session_state:
         st.session_state[INSPECT]["fresh"] = False
+
+
+def ask_sidebar_to_train(arch):
+    """Ask the sidebar to put `arch` in its training form; it does so the next time it is drawn."""
+    st.session_state[TRAIN_ARCH] = arch
+
+
+def take_train_arch():
+    """The architecture asked for by ask_sidebar_to_train, once (None when nothing was asked)."""
+    return st.session_state.pop(TRAIN_ARCH, None)
 
 
 def pending_finetune():

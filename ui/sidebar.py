@@ -30,17 +30,22 @@ def render():
         _my_models()
 
 
+CUSTOM_ARCH = "sidebar_arch"     # the form's "…or type your own" architecture input
+
+
 def _form():
     """The hyperparameters: (a dict when Start was pressed, else None; a container for messages)."""
     d = cnn.TrainConfig()
     job = st.session_state.get("job")
     busy = job is not None and not job.done
+    if (arch := session.take_train_arch()) is not None:       # asked for by another page (the Compare study)
+        st.session_state[CUSTOM_ARCH] = arch
     with st.form("train_form", border=False):
         preset = st.selectbox("Architecture", state.ORIGIN_CONFIGS, index=state.ORIGIN_CONFIGS.index("c16pc16"),
                               help="The origin's configurations: c<N> is a 3x3 convolution with N filters, "
                                    "p a 2x2 max pooling; a softmax layer always ends the network.")
         custom = st.text_input("…or type your own", placeholder="e.g. c32pc64pd128", max_chars=100,
-                               help="Overrides the preset when filled. " + HELP)
+                               key=CUSTOM_ARCH, help="Overrides the preset when filled. " + HELP)
         left, right = st.columns(2)
         epochs = left.number_input("Epochs", min_value=1, max_value=100, value=1)
         batch = right.number_input("Batch size", min_value=1, max_value=MAX_BATCH, value=d.batch_size, step=16)
