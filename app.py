@@ -10,7 +10,7 @@ import streamlit as st
 from threadpoolctl import threadpool_limits
 
 import cnn
-from ui import sidebar
+from ui import expiry, sidebar, visitor
 
 # One BLAS thread per computation: this server's sessions share its cores, and when the other core was busy
 # OpenBLAS's second thread made each stroke's occlusion map (many small forward passes) several times slower
@@ -19,6 +19,8 @@ threadpool_limits(1, user_api="blas")
 cnn.keep_freed_memory()     # training in the server reuses freed memory (cnn/malloc.py)
 
 st.set_page_config(page_title="CNN from scratch", page_icon=":material/draw:", layout="wide")
+if visitor.public():                 # CNN_PUBLIC=1: shared by URL (README: Sharing the app with others)
+    expiry.on_run()                  # stamp this visitor's activity; delete expired visitors' data
 
 page = st.navigation([
     st.Page("app_pages/draw.py", title="Draw", icon=":material/draw:", default=True),

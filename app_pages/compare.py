@@ -2,7 +2,8 @@
 import pandas as pd
 import streamlit as st
 
-from ui import charts, results, state
+from cnn.study import protocol_key, read_results
+from ui import charts, results, session, state, study_charts
 
 st.title("Compare configurations")
 st.caption("Which architecture learns best? Every configuration of the origin script was trained with "
@@ -12,6 +13,62 @@ st.caption("Which architecture learns best? Every configuration of the origin sc
 @st.cache_data(show_spinner=False)
 def experiment(path, stamp):           # stamp (size, mtime): a rewritten file is read afresh
     return results.read_experiment(path)
+
+
+@st.cache_data(show_spinner=False)
+def study_records(path, stamp):
+    return read_results(path)
+
+
+views = {"ten": "The origin's ten, trained fully", "study": "Architecture study: 100+ networks"}
+view = st.radio("View", list(views), horizontal=True, key="compare_view", label_visibility="collapsed",
+                format_func=views.get)
+if view == "study":
+    study_path = state.weights_dir() / "study.jsonl"
+    stamp = (study_path.stat().st_size, study_path.stat().st_mtime_ns) if study_path.exists() else None
+    records, skipped = study_records(study_path, stamp)
+    if skipped:
+        st.warning(f"{skipped} lines of `{study_path.name}` are not run records and are left out.")
+    if not records:
+        st.info("No study results yet: `python -m cnn sweep --origin --sample 100` writes them to "
+                "`weights/study.jsonl`.")
+        st.stop()
+    st.caption("Each point is an architecture trained with several seeds under one protocol (`python -m cnn sweep`); "
+               "error bars span worst to best seed, the red line is the Pareto front (nothing cheaper is more "
+               "accurate), diamonds are the origin's ten. Click a point to see its curves and train it yourself.")
+    protocol_counts = study_charts.protocols(records)
+    protocol = st.selectbox("Protocol", list(protocol_counts), format_func=study_charts.protocol_label,
+                            disabled=len(protocol_counts) == 1)
+    table = study_charts.summary(records, protocol)
+    depth_col, pool_col, width_col = st.columns(3)
+    choices = {c: sorted(table[c].unique().tolist()) for c in ("depth", "pools", "width")}
+    depths = depth_col.multiselect("Convolutions", choices["depth"], default=choices["depth"])
+    pools = pool_col.multiselect("Poolings", choices["pools"], default=choices["pools"])
+    widths = width_col.multiselect("Widest convolution", choices["width"], default=choices["width"])
+    shown = study_charts.filter_summary(table, depths, pools, widths)
+    st.caption(f"{len(shown)} of {len(table)} architectures, {int(shown['seeds'].sum())} runs.")
+    picked = []
+    for column, x in zip(st.columns(2), study_charts.AXES, strict=True):
+        event = column.plotly_chart(study_charts.tradeoff_figure(shown, x), key=f"study_{x}", on_select="rerun",
+                                    selection_mode="points")
+        picked += [p["customdata"][0] for p in event.selection.points if p.get("customdata")]
+    st.caption("Seconds per epoch are wall-clock times measured during the sweep, one run per process: on a busy "
+               "machine they vary (the shipped study's by up to 4x between seeds of one network; the README lists "
+               "CPU times).")
+    if picked:
+        arch = picked[-1]
+        st.subheader(f"{arch}: learning curves")
+        st.caption("Mean over seeds; the band spans worst to best seed; dotted: training figures.")
+        runs = [r for r in records if r["arch"] == arch and protocol_key(r["protocol"]) == protocol]
+        curves = results.per_epoch(results.runs_frame(runs))
+        acc_col, loss_col = st.columns(2)
+        acc_col.plotly_chart(charts.curves_figure(curves, "test_acc", True), key="study_curves_acc")
+        loss_col.plotly_chart(charts.curves_figure(curves, "test_loss", True), key="study_curves_loss")
+        st.button(f"Train {arch} in the sidebar", icon=":material/model_training:",
+                  on_click=session.ask_sidebar_to_train, args=(arch,),
+                  help="Puts it in the sidebar's architecture field; set the rest and press Start.")
+    st.dataframe(study_charts.front_table(table), hide_index=True)
+    st.stop()
 
 
 path = state.weights_dir() / "experiment.json"

@@ -1,9 +1,10 @@
-"""Draw: a digit on the canvas, the network's guess after every stroke, why it guessed so, and teaching it."""
+"""Draw: a digit on the canvas (or a photo of one), the network's guess after every stroke, why it guessed so,
+and teaching it."""
 import streamlit as st
 from streamlit_drawable_canvas import st_canvas
 
 from cnn.preprocess import canvas_to_mnist_steps
-from ui import charts, learn, state, uncertainty
+from ui import charts, learn, photo, session, state, uncertainty
 from ui.canvas_input import CanvasError, canvas_rgba
 
 SIDE = 280      # the canvas, in CSS pixels
@@ -34,8 +35,7 @@ def draw_and_predict(model):
         rgba = None
     steps = canvas_to_mnist_steps(rgba)                               # all None for an empty canvas
     x28 = steps["centred"]                                            # (28, 28) in [0, 1], or None
-    st.session_state["drawing"] = x28                                 # for the Inside page and "Save drawing"
-    st.session_state["drawing_rgba"] = rgba if x28 is not None else None
+    session.set_drawing(x28, rgba)                                    # for the Inside page and "Save drawing"
 
     with guess_col:
         if x28 is None:
@@ -72,7 +72,9 @@ with st.columns([3, 6])[0]:
     model = state.model_picker("draw")
 st.space("small")                                                     # room for the canvas toolbar
 draw_and_predict(model)
+with st.expander("Use a photo of a handwritten digit", icon=":material/photo_camera:"):
+    photo.photo_panel(model, session.model_key())
 if model is not None:
-    learn.teach_panel(model, st.session_state.get("model_key"))
+    learn.teach_panel(model, session.model_key())
 with st.expander("Use a model file", icon=":material/upload_file:"):
     learn.upload_panel()

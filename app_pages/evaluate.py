@@ -3,7 +3,7 @@ import numpy as np
 import streamlit as st
 
 from cnn.evaluation import cell_indices
-from ui import charts, eval_charts, evaluating, state, uncertainty
+from ui import charts, eval_charts, evaluating, state, uncertainty, visitor
 from ui.store import StoreError
 
 GALLERY = 18           # misclassified images shown for one confusion-matrix cell
@@ -100,7 +100,8 @@ def drawings_section(model, model_id):
     side_col.download_button("Export your drawings (.npz)", data=store.export_npz(), file_name="my_drawings.npz",
                              mime="application/octet-stream", icon=":material/download:", key="export_drawings",
                              help="x: (N, 28, 28) float32 images in [0, 1]; y: (N,) uint8 labels.")
-    side_col.caption(f"Stored in `{store.path}` (set CNN_DATA_DIR to use another folder).")
+    side_col.caption(visitor.privacy_note() if visitor.public() else
+                     f"Stored in `{store.path}` (set CNN_DATA_DIR to use another folder).")
     drawings_gallery(store, ids, x, y, result["predictions"])
 
 
@@ -117,7 +118,7 @@ def drawings_gallery(store, ids, x, y, predictions):
                 try:
                     store.delete(int(ids[i]))
                 except StoreError as e:
-                    st.error(f"Not deleted: {e}")
+                    st.error("Not deleted: " + visitor.tell(e, "the server's store failed. Try again later."))
                 else:
                     st.rerun()
 

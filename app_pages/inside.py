@@ -3,13 +3,12 @@ import numpy as np
 import streamlit as st
 
 import cnn
-from cnn.data import load_subset
 from cnn.trace import stages
-from ui import charts, fool_panel, math_panel, state, trace_panel, watch_panel
-from ui.evaluating import INSPECT_KEY
+from ui import charts, evaluating, fool_panel, math_panel, session, state, trace_panel, watch_panel
 
 MAX_MAPS = 64          # channels drawn per layer; wider layers show their first MAX_MAPS
 MAX_FILTER_SIDE = 32   # input and output channels drawn per filter grid
+SOURCE = "inside_source"                                           # this page's image picker
 
 st.title("Inside the network")
 st.caption("A convolutional network turns the image into stacks of *feature maps*: each 3x3 filter slides "
@@ -17,22 +16,31 @@ st.caption("A convolutional network turns the image into stacks of *feature maps
            "response in every 2x2 block, halving the size.")
 
 
-@st.cache_resource(show_spinner="Loading test images…")
 def test_images(full):
-    """(x_test, y_test): all 10,000 MNIST test images, or the committed subset's (read-only, shared)."""
-    x_train, y_train, x_test, y_test = cnn.load_mnist() if full else load_subset()
+    """(x_test, y_test): MNIST's 10,000 test images when `full` (else, or when MNIST cannot be read, with a
+    warning, the 2,000 committed with the app); stops the page after saying why when neither can be read."""
+    try:
+        _, _, x_test, y_test, problem = evaluating.mnist_or_subset() if full else (*evaluating.subset(), None)
+    except cnn.MnistError as e:
+        st.error(f"No test images: {e}")
+        st.stop()
+    if problem:
+        st.warning(f"The full MNIST test set is not available: {problem} Showing the committed test images.")
     return x_test, y_test
 
 
 settings, preview = st.columns([3, 1], gap="large")
 with settings:
     model = state.model_picker("inside")
-    drawing = st.session_state.get("drawing")
-    picked = st.session_state.get(INSPECT_KEY)                       # an image chosen on the Evaluate page
+    drawing, _ = session.drawing()
+    picked = session.inspected()                                   # an image handed over by the Evaluate page
     sources = ["Your drawing", "An MNIST test image"] + ([picked["caption"]] if picked else [])
-    if st.session_state.get("inside_source") not in sources:
-        st.session_state["inside_source"] = sources[0 if drawing is not None else 1]
-    source = st.radio("Image", sources, horizontal=True, key="inside_source")
+    if picked and picked.get("fresh"):
+        st.session_state[SOURCE] = picked["caption"]               # shown once when handed over
+        session.mark_inspected()
+    elif st.session_state.get(SOURCE) not in sources:
+        st.session_state[SOURCE] = sources[0 if drawing is not None else 1]
+    source = st.radio("Image", sources, horizontal=True, key=SOURCE)
     image = label = None
     if source == sources[0]:
         if drawing is None:
@@ -41,20 +49,10 @@ with settings:
     elif picked and source == picked["caption"]:
         image, label = picked["image"], picked["label"]
     else:
-        failed = st.session_state.get("mnist_error")                 # do not retry a failed download every run
+        failed = session.mnist_error()                             # do not retry a failed download every run
         full = st.toggle("Use all 10,000 MNIST test images", value=False, disabled=failed is not None,
                          help="Off: the 2,000 test images committed with the app (no download).")
-        try:
-            try:
-                x_test, y_test = test_images(full and failed is None)
-            except cnn.MnistError as e:
-                st.session_state["mnist_error"] = failed = str(e)
-                x_test, y_test = test_images(False)
-        except cnn.MnistError as e:                                 # even the committed subset is missing
-            st.error(f"No test images: {e}")
-            st.stop()
-        if failed:
-            st.warning(f"The full MNIST test set is not available: {failed} Showing the committed test images.")
+        x_test, y_test = test_images(full or failed is not None)
         index = st.number_input(f"Test image (0 to {len(x_test) - 1})", 0, len(x_test) - 1, 0)
         image, label = x_test[index].astype(np.float32) / 255, int(y_test[index])
 

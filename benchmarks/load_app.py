@@ -2,6 +2,7 @@
 alone and then while hostile clients attack the same server.
 
     python benchmarks/load_app.py [--sessions 20] [--strokes 5] [--pause 1] [--hostile 2] [--deadline 600] [--json]
+                                  [--modes local public]
 
 Starts `streamlit run app.py` on 127.0.0.1 (weights/, or CNN_WEIGHTS_DIR; --url for a server already running),
 opens N pages in one headless Chromium, each in its own browser context (N Streamlit sessions), one every
@@ -17,7 +18,9 @@ Reports per phase the median, 90th percentile and maximum latency; the errors (t
 app, JavaScript errors, lost connections; for the hostile clients, a file not refused); the server's resident
 memory (VmRSS at the end, VmHWM its peak, and the peak of the server and its training workers together, sampled
 every second), and the CPU time of the server and of the browser: here they share the machine's cores, as real
-users' browsers do not. Needs /usr/bin/chromium and the playwright package (../shared/browser-testing.md).
+users' browsers do not. --modes runs the whole measurement once per mode, one after the other in this run, each on
+a server of its own: `local` (the default) or `public` (CNN_PUBLIC=1, per-visitor data; README: Sharing the app).
+Needs /usr/bin/chromium and the playwright package (../shared/browser-testing.md).
 """
 import argparse
 import asyncio
@@ -280,7 +283,9 @@ def main(argv=None):
     p.add_argument("--arch", help="the hostile clients' network (default: the costliest the grammar allows)")
     p.add_argument("--url", help="use a server already running there instead of starting one")
     p.add_argument("--pid", type=int, help="with --url: the server's process id, for its memory and CPU figures")
-    p.add_argument("--json", action="store_true", help="print the figures as one JSON object")
+    p.add_argument("--json", action="store_true", help="print the figures as one JSON object (one per mode)")
+    p.add_argument("--modes", nargs="+", choices=["local", "public"], default=["local"],
+                   help="run the measurement for each mode in turn, each on a server of its own")
     args = p.parse_args(argv)
     if not (1 <= args.sessions <= MAX_SESSIONS and 1 <= args.strokes <= MAX_STROKES and 0 < args.deadline <= 1800
             and 0 <= args.hostile <= MAX_HOSTILE):
@@ -291,11 +296,19 @@ def main(argv=None):
         p.exit(2, f"error: {folder}/default.npz is missing: the Draw page would have no model to time.\n")
     args.arch = args.arch or hostile.largest_arch()
     files = hostile.hostile_files((folder / "default.npz").read_bytes()) if args.hostile else []
+    if args.url and args.modes != ["local"]:
+        p.exit(2, "error: --modes starts its own servers; leave out --url\n")
+    return [measure(args, files, mode) for mode in args.modes]
+
+
+def measure(args, files, mode):
+    """Start a server in `mode` (unless --url), run the sessions, print and return the figures."""
     started = time.perf_counter()
     if args.url:                                       # a server started elsewhere (its PID for the figures)
         proc, url = None, args.url.rstrip("/")
     else:
-        proc, url, _ = start_server({"CNN_DATA_DIR": os.environ.get("CNN_DATA_DIR") or tempfile.mkdtemp()})
+        proc, url, _ = start_server({"CNN_DATA_DIR": os.environ.get("CNN_DATA_DIR") or tempfile.mkdtemp(),
+                                     "CNN_PUBLIC": "1" if mode == "public" else ""})
     pid = proc.pid if proc else args.pid
     try:
         server_cpu = cpu_seconds(pid) if pid else 0.0
@@ -308,12 +321,12 @@ def main(argv=None):
         if proc:
             stop_server(proc)
     report["wall_s"] = time.perf_counter() - started
-    figures = summary(report)
+    figures = dict(summary(report), mode=mode)
     if args.json:
         print(json.dumps(figures))
         return figures
-    print(f"{figures['opened']}/{args.sessions} sessions opened in {figures['wall_s']:.0f} s; {figures['right']} of "
-          f"the strokes predicted as the digit drawn")
+    print(f"{mode} mode: {figures['opened']}/{args.sessions} sessions opened in {figures['wall_s']:.0f} s; "
+          f"{figures['right']} of the strokes predicted as the digit drawn")
     print(latency_line("alone", figures))
     if "with_hostile" in figures:
         h = figures["hostile_report"]

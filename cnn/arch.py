@@ -15,7 +15,7 @@ Compute budget: one image's forward pass may cost at most 8,000,000, counted as 
 25 for every value a layer copies or writes (a convolution copies the 3x3xC window of each output pixel,
 then writes its N outputs; pooling writes its outputs). Moving a value through memory costs about as
 much as 25 multiply-adds in matrix products here, so a network with few multiply-adds but huge
-intermediate arrays (c256c2) is as costly as one with many. The budget keeps one stroke on the Draw page
+intermediate arrays (c256c2) is as costly as one with many. The budget keeps explaining one image
 (a prediction, a saliency map and 169 occluded copies) near 0.1 s of one core for any allowed network.
 
 Examples: the origin's c8p, c16p, c8pc8, c8pc16, c16pc8, c16pc16, c8pc8p, c8pc16p, c16pc8p,

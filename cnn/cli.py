@@ -4,6 +4,8 @@
     python -m cnn bench --arch c16pc16 --json
     python -m cnn experiment
     python -m cnn synth --model weights/default.npz --n 100
+    python -m cnn photobench --model weights/default.npz --n 200
+    python -m cnn sweep --origin --sample 100 --seeds 3
 
 The train command is here; every other tool is a module of cnn/ with a main(argv).
 """
@@ -27,7 +29,9 @@ TOOLS = {"bench": "speed and memory figures on real MNIST",
          "synth": "accuracy on synthetic canvas drawings",
          "calibration": "fit a model's temperature on held-out images (calibrated probabilities)",
          "nondigits": "how often 'not sure' flags non-digit drawings and digit drawings",
-         "adversarial": "how large an input change fools a model (test images pushed to another digit)"}
+         "adversarial": "how large an input change fools a model (test images pushed to another digit)",
+         "photobench": "accuracy on photographed-style digits: photo_to_mnist next to canvas_to_mnist",
+         "sweep": "architectures x seeds, each run a task on Dask (the architecture study)"}
 
 
 def main(argv=None):

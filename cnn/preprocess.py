@@ -5,9 +5,10 @@ longer side is 20 px, keeping the aspect ratio, with anti-aliasing; it is then
 placed in a 28x28 field so that its centre of mass sits at the centre.
 A canvas stroke is much thicker than a NIST pen stroke relative to the digit,
 so before scaling the stroke is thinned (or thickened) to MNIST's width.
-Plain NumPy; every step is kept for the app to show.
+NumPy and Pillow; every step is kept for the app to show. Photos and scans: cnn/photo.py.
 """
 import numpy as np
+from PIL import Image
 
 INK_THRESHOLD = 0.2   # a canvas pixel brighter than this (0-1) counts as ink
 MAX_SIDE = 560        # larger inputs are max-pooled down first (bounds the work)
@@ -31,7 +32,7 @@ def canvas_to_mnist_steps(rgba):
     gray = to_gray(rgba)
     if gray is None:
         return steps
-    box = _ink_box(gray > INK_THRESHOLD)
+    box = ink_box(gray > INK_THRESHOLD)
     if box is None:
         return steps
     cropped = gray[box]
@@ -39,13 +40,13 @@ def canvas_to_mnist_steps(rgba):
     steps["cropped"] = cropped.astype(np.float32)
 
     mask = _set_stroke_width(cropped > 0.5)
-    mask = mask[_ink_box(mask)]
+    mask = mask[ink_box(mask)]
     h, w = mask.shape
     scale = BOX / max(h, w)
     size = (max(1, round(h * scale)), max(1, round(w * scale)))
-    scaled = _resize_area(mask.astype(np.float32), *size)  # (<=20, <=20), anti-aliased
+    scaled = resize_area(mask.astype(np.float32), *size)  # (<=20, <=20), anti-aliased
     steps["scaled"] = np.clip(scaled, 0, 1).astype(np.float32)
-    steps["centred"] = _place_by_mass(steps["scaled"])
+    steps["centred"] = place_by_mass(steps["scaled"])
     return steps
 
 
@@ -55,7 +56,7 @@ def to_gray(image):
     RGB: brightest channel; 2-D: itself. Floats up to 1 are read as 0-1, else as 0-255."""
     try:
         a = np.asarray(image)
-    except Exception:  # ragged lists and the like
+    except (ValueError, TypeError):  # ragged lists and the like
         return None
     if a.ndim == 3 and a.shape[2] == 1:
         a = a[:, :, 0]
@@ -97,7 +98,7 @@ def _set_stroke_width(mask):
     width = stroke_width(mask)
     longer = max(mask.shape)
     d = (STROKE * longer / BOX - width) / (2 * (1 - STROKE / BOX))
-    steps = int(round(abs(d)))
+    steps = round(abs(d))
     if d > 0:
         mask = np.pad(mask, steps)  # room to grow
     for i in range(steps):
@@ -120,7 +121,7 @@ def _morph(mask, grow, cross):
     return op(op(rows[:-2], rows[1:-1]), rows[2:])  # (h, w)
 
 
-def _ink_box(mask):
+def ink_box(mask):
     """Slices of the bounding box of the True pixels, or None."""
     rows = np.flatnonzero(mask.any(axis=1))
     if rows.size == 0:
@@ -136,22 +137,14 @@ def _block_max(a, f):
     return a.reshape(a.shape[0] // f, f, a.shape[1] // f, f).max(axis=(1, 3))
 
 
-def _area_weights(n_in, n_out):
-    """(n_out, n_in) matrix: how much of each input pixel each output pixel covers."""
-    edges_out = np.arange(n_out + 1) * (n_in / n_out)  # output pixel borders in input units
-    lo = np.maximum(edges_out[:-1, None], np.arange(n_in)[None, :])
-    hi = np.minimum(edges_out[1:, None], np.arange(1, n_in + 1)[None, :])
-    return np.clip(hi - lo, 0, None) * (n_out / n_in)
+def resize_area(img, out_h, out_w):
+    """(H, W) float32 -> (out_h, out_w): Pillow's box filter, each output pixel the mean of the input pixels it
+    covers (anti-aliased when shrinking)."""
+    image = Image.fromarray(np.ascontiguousarray(img, dtype=np.float32), mode="F")
+    return np.asarray(image.resize((out_w, out_h), Image.Resampling.BOX), dtype=np.float32)
 
 
-def _resize_area(img, out_h, out_w):
-    """Area-averaging resize (anti-aliased when shrinking)."""
-    rows = _area_weights(img.shape[0], out_h).astype(np.float32)  # (out_h, h)
-    cols = _area_weights(img.shape[1], out_w).astype(np.float32)  # (out_w, w)
-    return rows @ img @ cols.T                 # (out_h, out_w)
-
-
-def _place_by_mass(digit):
+def place_by_mass(digit):
     """Paste into SIZE x SIZE with the centre of mass at (CENTRE, CENTRE),
     shifted by whole pixels like MNIST, never pushing ink out of the frame."""
     h, w = digit.shape
@@ -163,3 +156,12 @@ def _place_by_mass(digit):
     out = np.zeros((SIZE, SIZE), np.float32)
     out[top:top + h, left:left + w] = digit
     return out
+
+
+def __getattr__(name):
+    """cnn.preprocess.photo_to_mnist and photo_to_mnist_steps live in cnn/photo.py, which builds on this module
+    (so it cannot be imported at the top here)."""
+    if name in ("photo_to_mnist", "photo_to_mnist_steps"):
+        from cnn import photo
+        return getattr(photo, name)
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")

@@ -1,7 +1,7 @@
 """One small, frozen description of a network: everything needed to build it again, and nothing about training.
 
 A NetSpec travels whole: into weights files, to training worker processes, into copies of a model, and from
-the app's sidebar. Build a model from it with cnn.build_model(spec, seed=...).
+whatever front end asks for a network. Build a model from it with cnn.build_model(spec, seed=...).
 """
 import math
 from dataclasses import asdict, dataclass

@@ -92,8 +92,11 @@ def evaluate(model: Model, x: NDArray, y: NDArray[np.integer]) -> tuple[float, f
 
 def train(model: Model, x_train: NDArray, y_train: NDArray[np.integer], x_test: NDArray, y_test: NDArray[np.integer],
           config: TrainConfig, callback: Callable[[dict[str, Any]], Any] | None = None,
-          stop: Callable[[], bool] | None = None) -> list[dict[str, Any]]:
+          stop: Callable[[], bool] | None = None, processes: int | None = None) -> list[dict[str, Any]]:
     """Train `model` in place with mini-batches; append one record per epoch to model.history and return it.
+
+    processes: how many processes share each batch; None uses every core (up to 4) for runs large enough,
+    1 trains in this process only (a sweep's task, which already has a core of its own).
 
     callback(event) receives {"kind": "batch", ...} after every step and {"kind": "epoch", ...} after every
     epoch; when it returns a truthy value, training stops there and keeps the weights it has reached.
@@ -112,19 +115,20 @@ def train(model: Model, x_train: NDArray, y_train: NDArray[np.integer], x_test: 
     stop = stop or (lambda: False)
     # Every core: this process and CORES - 1 worker processes each take a slice of every batch, with one
     # BLAS thread each (BLAS's own threads only pay off for matrices far larger than a batch's).
-    with _workers(model, config, len(x)) as workers, threadpool_limits(1, user_api="blas"):
+    with _workers(model, config, len(x), processes) as workers, threadpool_limits(1, user_api="blas"):
         step = _in_parts(workers.loss_and_grads if workers else model.loss_and_grads, stop)
         test = functools.partial(_test, model, x_test, y_test, stop)
         return _train_epochs(model, x, y, config, opt, n_batches, rng, step, test, callback)
 
 
-def _workers(model, config, n_images):
+def _workers(model, config, n_images, processes=None):
     """Worker processes for a run large enough to gain from them, else nothing (one process trains)."""
-    if (os.name != "posix" or CORES < 2 or config.batch_size < MIN_PARALLEL_BATCH
+    processes = CORES if processes is None else min(processes, CORES)
+    if (os.name != "posix" or processes < 2 or config.batch_size < MIN_PARALLEL_BATCH
             or n_images * config.epochs < MIN_PARALLEL_IMAGES):
         return contextlib.nullcontext()
     try:
-        return Workers(model, CORES - 1, config.batch_size)
+        return Workers(model, processes - 1, config.batch_size)
     except (OSError, ValueError, WorkerError) as e:   # e.g. no new processes allowed: one process still trains
         LOG.warning("training in one process: could not start worker processes (%s)", e)
         return contextlib.nullcontext()

@@ -171,3 +171,18 @@ def weights_env(tmp_path_factory):
         return {"CNN_WEIGHTS_DIR": str(folder)}, True
     from helpers import make_weights_dir
     return {"CNN_WEIGHTS_DIR": str(make_weights_dir(tmp_path_factory.mktemp("browser-weights")))}, False
+
+
+def metric(page, label):
+    return (page.get_by_test_id("stMetric").filter(has=page.get_by_test_id("stMetricLabel")
+                                                   .get_by_text(label, exact=True)).get_by_test_id("stMetricValue"))
+
+
+def choose(page, label, option):
+    """Pick `option` in the selectbox labelled `label`. Scrolled to first: a click that scrolls the page
+    opens the list, and the scroll closes it again."""
+    combobox = page.get_by_test_id("stSelectbox").filter(has_text=label).get_by_role("combobox")
+    combobox.scroll_into_view_if_needed()
+    combobox.click()
+    page.get_by_role("option", name=option, exact=True).click()
+    wait_idle(page)

@@ -1,6 +1,8 @@
 """Helpers shared by several test modules (fixtures are in conftest.py, browser driving in browser_helpers.py):
 waiting for a condition, a small weights folder for the app, driving the app's sidebar in AppTest, and the
-table of bad weights files that the engine and the app must both refuse."""
+table of bad weights files that the engine and the app must both refuse; a drawing on the canvas in AppTest; and
+checks of a 28x28 network input."""
+import base64
 import io
 import json
 import time
@@ -9,6 +11,7 @@ from pathlib import Path
 
 import numpy as np
 import pytest
+from PIL import Image, ImageDraw
 
 import cnn
 
@@ -163,3 +166,43 @@ def layer_charts(at):
     """Keys of the Inside page's feature-map and filter charts (its teaching tabs add charts of their own)."""
     keys = [c.proto.id.rsplit("-", 1)[-1] for c in at.get("plotly_chart")]
     return [k for k in keys if k.startswith(("maps_", "filters_"))]
+
+
+# ---------------------------------------------------------------- the canvas in AppTest
+
+def seven():
+    """A 280x280 RGBA canvas with a 7 in white strokes on black."""
+    img = Image.new("RGBA", (280, 280), (0, 0, 0, 255))
+    pen = ImageDraw.Draw(img)
+    pen.line([(75, 50), (205, 50), (115, 240)], fill=(255, 255, 255, 255), width=18, joint="curve")
+    return np.asarray(img)
+
+
+def draw(at, rgba):
+    """Put a drawing on the canvas, as the browser does on mouse-up, and rerun."""
+    buf = io.BytesIO()
+    Image.fromarray(rgba).save(buf, format="PNG")
+    url = "data:image/png;base64," + base64.b64encode(buf.getvalue()).decode()
+    at.session_state["canvas"] = {"drawing": {"raw": {"objects": []}, "data": url}, "backgroundFit": None}
+    return at.run()
+
+
+def button(at, label):
+    return next(b for b in at.button if b.label.startswith(label))
+
+
+# ---------------------------------------------------------------- a 28x28 network input (canvas and photo paths)
+
+def assert_mnist_like(x):
+    assert x.shape == (28, 28) and x.dtype == np.float32
+    assert np.isfinite(x).all() and x.min() >= 0 and x.max() <= 1 and x.max() > 0
+
+
+def centre_of_mass(x):
+    ys, xs = np.mgrid[:28, :28]
+    return (x * ys).sum() / x.sum(), (x * xs).sum() / x.sum()
+
+
+def ink_box_side(x, level=0.0):
+    rows, cols = np.flatnonzero((x > level).any(1)), np.flatnonzero((x > level).any(0))
+    return max(rows[-1] - rows[0] + 1, cols[-1] - cols[0] + 1)

@@ -1,7 +1,6 @@
 """AppTest tests for evaluating, explaining and learning from the user (issue 5): the Evaluate page, and on the
 Draw page the saliency and occlusion maps, "Wrong? It's a …", fine-tuning and model upload.
 A drawing is simulated by setting the canvas component's value to a PNG data URL, as the browser sends it."""
-import base64
 import io
 import os
 import re
@@ -9,10 +8,9 @@ from pathlib import Path
 
 import numpy as np
 import pytest
-from PIL import Image
 from streamlit.testing.v1 import AppTest
 
-from helpers import layer_charts
+from helpers import button, draw, layer_charts, seven
 from ui.store import DrawingStore
 
 APP = os.environ.get("CNN_TEST_APP") or str(Path(__file__).resolve().parents[1] / "app.py")
@@ -29,28 +27,6 @@ def data_dir(tmp_path, monkeypatch):
 @pytest.fixture
 def at(app_env, data_dir):
     return AppTest.from_file(APP, default_timeout=TIMEOUT).run()
-
-
-def seven():
-    """A 280x280 RGBA canvas with a 7 in white strokes on black."""
-    img = Image.new("RGBA", (280, 280), (0, 0, 0, 255))
-    from PIL import ImageDraw
-    pen = ImageDraw.Draw(img)
-    pen.line([(75, 50), (205, 50), (115, 240)], fill=(255, 255, 255, 255), width=18, joint="curve")
-    return np.asarray(img)
-
-
-def draw(at, rgba):
-    """Put a drawing on the canvas, as the browser does on mouse-up, and rerun."""
-    buf = io.BytesIO()
-    Image.fromarray(rgba).save(buf, format="PNG")
-    url = "data:image/png;base64," + base64.b64encode(buf.getvalue()).decode()
-    at.session_state["canvas"] = {"drawing": {"raw": {"objects": []}, "data": url}, "backgroundFit": None}
-    return at.run()
-
-
-def button(at, label):
-    return next(b for b in at.button if b.label.startswith(label))
 
 
 # ---------------------------------------------------------------- Evaluate page

@@ -10,9 +10,11 @@ import pytest
 from browser_helpers import (
     BROWSER_MARKS,
     DIGITS,
+    choose,
     draw,
     exceptions,
     go_to,
+    metric,
     open_app,
     prediction,
     screenshot,
@@ -50,21 +52,6 @@ RED = """img => img.decode().then(() => {
     for (let k = 0; k < d.length; k += 4) n += d[k] > d[k + 2] + 60;
     return n;
 })"""
-
-
-def metric(page, label):
-    return (page.get_by_test_id("stMetric").filter(has=page.get_by_test_id("stMetricLabel")
-                                                   .get_by_text(label, exact=True)).get_by_test_id("stMetricValue"))
-
-
-def choose(page, label, option):
-    """Pick `option` in the selectbox labelled `label`. Scrolled to first: a click that scrolls the page
-    opens the list, and the scroll closes it again."""
-    combobox = page.get_by_test_id("stSelectbox").filter(has_text=label).get_by_role("combobox")
-    combobox.scroll_into_view_if_needed()
-    combobox.click()
-    page.get_by_role("option", name=option, exact=True).click()
-    wait_idle(page)
 
 
 def test_correct_a_drawing_finetune_keep_and_see_it_on_the_evaluate_page(app, page):

@@ -250,3 +250,17 @@ def test_a_malformed_file_in_the_weights_folder_is_listed_as_unusable(app_env, t
     assert not at.exception, at.exception
     picker = at.selectbox(key="model_picker_draw")
     assert "broken (cannot be loaded)" in picker.options
+
+
+def test_a_session_keeps_a_bounded_number_of_models(app_env, tmp_path, monkeypatch):
+    from helpers import new_app, start_training
+    from ui.session import MAX_MODELS
+    monkeypatch.setenv("CNN_DATA_DIR", str(tmp_path / "user-data"))
+    models = {f"m{i}": cnn.build_model("c2p", seed=i) for i in range(MAX_MODELS)}
+    at = start_training(new_app(session_models=models), "c2p")
+    assert not at.exception, at.exception
+    assert any(f"holds {MAX_MODELS} models" in e.value for e in at.sidebar.error) and "job" not in at.session_state
+    at.file_uploader(key="upload_model").set_value(("m.npz", to_bytes(models["m0"]), "application/octet-stream"))
+    at.run()
+    assert any("Not loaded" in e.value and f"holds {MAX_MODELS} models" in e.value for e in at.error)
+    assert len(at.session_state["session_models"]) == MAX_MODELS

@@ -5,6 +5,7 @@ from PIL import Image, ImageDraw
 
 from cnn.preprocess import canvas_to_mnist, canvas_to_mnist_steps, stroke_width
 from cnn.synth import TEMPLATES, draw_digit, main, make_drawings, measure
+from helpers import assert_mnist_like, centre_of_mass, ink_box_side
 
 
 def canvas(size=280):
@@ -28,21 +29,6 @@ def strokes(lines, size=280, width=20):
 
 
 SEVEN = [[(80, 60), (200, 60), (120, 230)]]
-
-
-def assert_mnist_like(x):
-    assert x.shape == (28, 28) and x.dtype == np.float32
-    assert np.isfinite(x).all() and x.min() >= 0 and x.max() <= 1 and x.max() > 0
-
-
-def centre_of_mass(x):
-    ys, xs = np.mgrid[:28, :28]
-    return (x * ys).sum() / x.sum(), (x * xs).sum() / x.sum()
-
-
-def ink_box_side(x, level=0.0):
-    rows, cols = np.flatnonzero((x > level).any(1)), np.flatnonzero((x > level).any(0))
-    return max(rows[-1] - rows[0] + 1, cols[-1] - cols[0] + 1)
 
 
 def test_a_drawn_seven_becomes_an_mnist_like_image():

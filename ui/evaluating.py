@@ -1,5 +1,5 @@
-"""Streamlit helpers shared by the Evaluate and Draw pages: model fingerprints, cached evaluation,
-the MNIST test set with its fallback, and the user's drawings store."""
+"""Streamlit helpers shared by the pages: model fingerprints, cached evaluation, MNIST with its fallback (the
+committed subset), and the visitor's drawings store."""
 import hashlib
 
 import numpy as np
@@ -8,10 +8,10 @@ import streamlit as st
 import cnn
 from cnn.data import load_subset
 from cnn.evaluation import confusion
-from ui import admission, state
+from ui import admission, session, state, visitor
 from ui.store import DrawingStore, StoreError
 
-INSPECT_KEY = "inspect_image"      # {"image": (28, 28) float32, "label": int, "caption": str} for Inside the network
+NO_MNIST = "The full MNIST set is not available on this server."      # public mode's words for a MnistError
 
 
 def fingerprint(model):
@@ -53,44 +53,59 @@ def _evaluate(model_id, data_id, _model, _x, _y, _alive):
 def mnist():
     """cnn.load_mnist(), or MnistError. A failure is remembered for the session (as on the Inside page),
     so a missing download is not retried on every rerun; a new browser session tries again."""
-    failed = st.session_state.get("mnist_error")
+    failed = session.mnist_error()
     if failed:
         raise cnn.MnistError(failed)
     try:
         return cnn.load_mnist()
     except cnn.MnistError as e:
-        st.session_state["mnist_error"] = str(e)
-        raise
+        session.set_mnist_error(visitor.tell(e, NO_MNIST))
+        raise cnn.MnistError(session.mnist_error()) from None
+
+
+@st.cache_resource(show_spinner=False)
+def subset():
+    """cnn.data.load_subset(), read once per server (read-only arrays, shared by every session)."""
+    return load_subset()
+
+
+def mnist_or_subset():
+    """(x_train, y_train, x_test, y_test, problem): MNIST, else the committed subset (1,000 training and 2,000
+    test images) with why MNIST cannot be used as `problem` (None when it can). MnistError when neither can."""
+    try:
+        return (*mnist(), None)
+    except cnn.MnistError as e:
+        problem = str(e)
+    try:
+        return (*subset(), problem)
+    except cnn.MnistError as e:
+        raise cnn.MnistError(f"{problem} {visitor.tell(e, 'Nor are the test images committed with the app.')}") \
+            from None
 
 
 def test_set():
     """(x_test, y_test, name, problem): the 10,000 MNIST test images, or when MNIST cannot be used the
-    2,000 committed test images, with the MnistError message as `problem` (None when all is well)."""
+    2,000 committed test images, with the reason as `problem` (None when all is well)."""
     try:
-        _, _, x, y = mnist()
-        return x, y, "mnist-test", None
+        _, _, x, y, problem = mnist_or_subset()
     except cnn.MnistError as e:
-        problem = str(e)
-    try:
-        _, _, x, y = load_subset()
-    except cnn.MnistError as e:
-        return None, None, None, f"{problem} {e}"
-    return x, y, "subset-test", problem
+        return None, None, None, str(e)
+    return x, y, "subset-test" if problem else "mnist-test", problem
 
 
 def drawings_store():
-    """The store of the user's drawings, or None after showing why it cannot be used."""
+    """The store of this visitor's drawings (locally: the user's), or None after showing why it cannot be used."""
     try:
-        store = DrawingStore()
+        store = DrawingStore(visitor.folder())       # None locally: the per-user data folder
         store.count()
         return store
     except StoreError as e:
-        st.error(f"Your drawings cannot be stored or read: {e}")
+        st.error("Your drawings cannot be stored or read: "
+                 + visitor.tell(e, "the server's store is not available right now. Try again later."))
         return None
 
 
 def inspect(image, label, caption):
     """Hand an image to the Inside-the-network page and go there."""
-    st.session_state[INSPECT_KEY] = {"image": np.asarray(image, np.float32), "label": label, "caption": caption}
-    st.session_state["inside_source"] = caption                       # the Inside page's image picker
+    session.hand_to_inside(image, label, caption)
     st.switch_page("app_pages/inside.py")

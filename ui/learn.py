@@ -9,14 +9,13 @@ import numpy as np
 import streamlit as st
 
 import cnn
-from cnn.data import load_subset
 from cnn.evaluation import occlusion
 from cnn.finetune import FinetuneConfig, finetune
 from cnn.weights import MAX_BYTES
-from ui import admission, charts, eval_charts, evaluating, state
+from ui import admission, charts, eval_charts, evaluating, session, state, visitor
+from ui.model_cache import model_bytes
 from ui.store import StoreError
 
-PENDING = "finetune_pending"     # the fine-tuned model waiting for Keep or Discard
 EVAL_IMAGES = 2000               # MNIST test images measured before and after fine-tuning
 
 
@@ -36,16 +35,21 @@ def explain(model, x28, digit):
         f"on, {blue} those against it.")))
 
 
-def correction(model_key):
-    """'Wrong? It's a …': store the drawing on the canvas with the digit the user says it is."""
+# widget and session keys of the two "Wrong? It's a …" forms: (label picker, save button, the last saved stamp)
+CORRECTION_KEYS = {"drawing": ("correct_label", "save_drawing", "saved_drawing"),
+                   "photo": ("photo_label", "save_photo", "saved_photo")}
+
+
+def correction(model_key, x28, rgba, what="drawing"):
+    """'Wrong? It's a …': store x28 (the network's input) and rgba (the image it came from) with the digit the
+    user says it is. `what` is "drawing" (the canvas) or "photo"; each has its own widgets."""
+    label_key, button_key, stamp_key = CORRECTION_KEYS[what]
     pick, save, _ = st.columns([3, 2, 4], vertical_alignment="bottom")
-    label = pick.selectbox("Wrong? It's a …", range(10), index=None, key="correct_label",
+    label = pick.selectbox("Wrong? It's a …", range(10), index=None, key=label_key,
                            placeholder="choose the right digit",
-                           help="Saves the drawing on the canvas with your label, to evaluate and fine-tune the "
-                                "model on.")
-    if not save.button("Save drawing", key="save_drawing", icon=":material/bookmark_add:", disabled=label is None):
+                           help=f"Saves the {what} with your label, to evaluate and fine-tune the model on.")
+    if not save.button(f"Save {what}", key=button_key, icon=":material/bookmark_add:", disabled=label is None):
         return
-    x28, rgba = st.session_state.get("drawing"), st.session_state.get("drawing_rgba")
     if x28 is None:
         st.warning("The canvas is empty: draw the digit first, then save it.")
         return
@@ -53,34 +57,44 @@ def correction(model_key):
     if store is None:
         return
     stamp = hashlib.sha1(np.asarray(x28, np.float32).tobytes() + bytes([label])).hexdigest()
-    if st.session_state.get("saved_drawing") == stamp:
-        st.info(f"This drawing is already saved as a {label}.")
+    if st.session_state.get(stamp_key) == stamp:
+        st.info(f"This {what} is already saved as a {label}.")
         return
     try:
+        if visitor.public():
+            _check_drawing_room(store)
         drawing_id = store.add(x28, int(label), canvas=rgba, model=model_key)
         n = store.count()
-    except (StoreError, ValueError) as e:
-        st.error(f"Not saved: {e}")
+    except visitor.QuotaError as e:
+        st.error(f"Not saved: {e}.")
         return
-    st.session_state["saved_drawing"] = stamp
-    st.success(f"Saved drawing #{drawing_id} as a {label}. You have {n} stored drawing{'s' * (n != 1)}: "
-               "fine-tune the model on them below, or see how it does on them on the Evaluate page.")
+    except (StoreError, ValueError) as e:
+        st.error("Not saved: " + visitor.tell(e, "the server's store failed. Try again later."))
+        return
+    st.session_state[stamp_key] = stamp
+    saved = (f"Saved drawing #{drawing_id} as a {label}" if what == "drawing"
+             else f"Saved the {what} as drawing #{drawing_id}, a {label}")
+    st.success(f"{saved}. You have {n} stored drawing{'s' * (n != 1)}: fine-tune the model on them below, or see "
+               "how it does on them on the Evaluate page.")
 
 
-def _mnist():
-    """(x_train, y_train, x_test, y_test, note): MNIST, or the committed subset with the reason why."""
-    try:
-        return (*evaluating.mnist(), None)
-    except cnn.MnistError as e:
-        return (*load_subset(), f"{e} Fine-tuning mixes in the 1,000 committed training images instead.")
+def _check_drawing_room(store):
+    """Public mode: QuotaError when the visitor has as many drawings as allowed, or the server's space is full;
+    else the visitor's folder is ready for the new drawing."""
+    limit = visitor.limits().drawings
+    if store.count() >= limit:
+        raise visitor.QuotaError(f"you have {limit} stored drawings, as many as this app keeps for a visitor. "
+                                 "Delete some on the Evaluate page first")
+    visitor.check_room(8 * 2**10)                 # a drawing with its canvas image: a few kB
+    visitor.claim()
 
 
 def teach_panel(model, model_key):
     """Save the drawing with its right label, fine-tune the current model on the stored drawings mixed with
     MNIST, then keep or discard the result. Outside the Draw page's fragment: strokes do not rerun it."""
     st.subheader("Teach the model your handwriting", divider="gray")
-    correction(model_key)
-    pending = st.session_state.get(PENDING)
+    correction(model_key, *session.drawing())
+    pending = session.pending_finetune()
     if pending and pending["base_key"] == model_key:
         _show_result(pending)
         return
@@ -94,15 +108,17 @@ def teach_panel(model, model_key):
                "The model in use is not changed: you keep or discard the result.")
     button = st.button(f"Fine-tune on my {n} drawing{'s' * (n != 1)}", key="finetune",
                        icon=":material/model_training:")
-    if button and _run_finetune(model, model_key, store):
+    if button and session.room_for_model():
+        st.error(f"Not fine-tuned: {session.room_for_model()}.")
+    elif button and _run_finetune(model, model_key, store):
         st.rerun()                              # the Draw panel above shows the fine-tuned model's guess too
 
 
 def finetuned_guess(before, x28):
     """While a fine-tuned copy of the current model waits for Keep or Discard: its guess for the drawing, and
     the current model's, whose probabilities are `before` (inside the Draw panel, so it follows every stroke)."""
-    pending = st.session_state.get(PENDING)
-    if not pending or pending["base_key"] != st.session_state.get("model_key"):
+    pending = session.pending_finetune()
+    if not pending or pending["base_key"] != session.model_key():
         return
     after = pending["model"].predict_proba(x28[None])[0]
     st.metric("After fine-tuning", f"{after.argmax()}", delta=f"{after.max():.0%} probability; it was "
@@ -114,12 +130,13 @@ def _run_finetune(model, model_key, store):
     """Fine-tune with a progress bar; the result (with its before/after figures) waits in session state."""
     _, user_x, user_y = store.arrays()
     try:
-        x_train, y_train, x_test, y_test, note = _mnist()
+        x_train, y_train, x_test, y_test, note = evaluating.mnist_or_subset()
     except cnn.MnistError as e:                                      # even the committed subset is missing
         st.error(f"Fine-tuning needs MNIST images to mix in, and none can be read: {e}")
         return None
     x_test, y_test = x_test[:EVAL_IMAGES], y_test[:EVAL_IMAGES]
     if note:
+        note += " Fine-tuning mixes in the 1,000 committed training images instead."
         st.warning(note)
     bar = st.progress(0.0, text="Fine-tuning…")
 
@@ -147,7 +164,7 @@ def _run_finetune(model, model_key, store):
                "mine": [float((m.predict(user_x) == user_y).mean()) for m in (model, tuned)],
                "mnist": [cnn.evaluate(model, x_test, y_test)[1], tuned.history[-1]["test_acc"]],
                "n_test": len(y_test), "note": note}
-    st.session_state[PENDING] = pending
+    session.set_pending_finetune(pending)
     return pending
 
 
@@ -179,13 +196,14 @@ def _show_result(pending):
         _keep()
         st.rerun(scope="app")
     if discard.button("Discard", key="discard_finetuned", icon=":material/close:", width="stretch"):
-        st.session_state.pop(PENDING, None)
+        session.set_pending_finetune(None)
         st.rerun()
 
 
 def _keep():
     """The fine-tuned model joins this session's models and becomes the one in use on every page."""
-    pending = st.session_state.pop(PENDING)
+    pending = session.pending_finetune()
+    session.set_pending_finetune(None)
     models = state.session_models()
     base = pending["base_key"].split(":", 1)[1]
     name = next(f"{base}-tuned-{i}" for i in range(1, 10_000) if f"{base}-tuned-{i}" not in models)
@@ -216,12 +234,28 @@ def _load_upload(file):
         if file.size > MAX_BYTES:
             raise cnn.WeightsError(f"{file.name} is {file.size / 2**20:.0f} MB; weights files are at most "
                                    f"{MAX_BYTES // 2**20} MB")
+        if visitor.public():
+            uploads = uploaded_models()
+            visitor.check_uploads(len(uploads), file.size)
+        if session.room_for_model():
+            raise visitor.QuotaError(session.room_for_model())
         model = cnn.load_model(file.getvalue(), name=file.name)
-    except cnn.WeightsError as e:
+    except (cnn.WeightsError, visitor.QuotaError) as e:
         return "error", f"Not loaded: {e}. The model in use has not changed."
     stem = "".join(c if c.isalnum() or c in "-_" else "-" for c in Path(file.name).stem)[:40] or "model"
     models = state.session_models()
     name = next(n for n in (f"uploaded-{stem}", *(f"uploaded-{stem}-{i}" for i in range(2, 10_000))) if n not in models)
     models[name] = model
     state.select(f"session:{name}")
+    record_uploads()
     return "success", f"Loaded {file.name} as **{name}** ({state.describe(model)}); it is now the model in use."
+
+
+def uploaded_models():
+    """{name: Model} of this session's uploaded models (and copies fine-tuned from them)."""
+    return {n: m for n, m in state.session_models().items() if n.startswith("uploaded-")}
+
+
+def record_uploads():
+    """Count this session's uploaded models against public mode's total (call after adding or removing one)."""
+    visitor.record_uploads(sum(model_bytes(m) for m in uploaded_models().values()))

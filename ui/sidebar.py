@@ -8,8 +8,9 @@ from cnn.arch import HELP
 from cnn.data import load_subset
 from cnn.training import MAX_BATCH, MAX_SEED
 from cnn.weights import save_model, to_bytes
-from ui import admission, charts, state, watch_panel
+from ui import admission, charts, learn, session, state, visitor, watch_panel
 from ui.jobs import TrainingJob
+from ui.model_cache import model_bytes
 
 POLL_SECONDS = 0.5
 MNIST, SUBSET = "MNIST (60,000 images)", "Committed subset (1,000 images)"
@@ -29,17 +30,22 @@ def render():
         _my_models()
 
 
+CUSTOM_ARCH = "sidebar_arch"     # the form's "…or type your own" architecture input
+
+
 def _form():
     """The hyperparameters: (a dict when Start was pressed, else None; a container for messages)."""
     d = cnn.TrainConfig()
     job = st.session_state.get("job")
     busy = job is not None and not job.done
+    if (arch := session.take_train_arch()) is not None:       # asked for by another page (the Compare study)
+        st.session_state[CUSTOM_ARCH] = arch
     with st.form("train_form", border=False):
         preset = st.selectbox("Architecture", state.ORIGIN_CONFIGS, index=state.ORIGIN_CONFIGS.index("c16pc16"),
                               help="The origin's configurations: c<N> is a 3x3 convolution with N filters, "
                                    "p a 2x2 max pooling; a softmax layer always ends the network.")
         custom = st.text_input("…or type your own", placeholder="e.g. c32pc64pd128", max_chars=100,
-                               help="Overrides the preset when filled. " + HELP)
+                               key=CUSTOM_ARCH, help="Overrides the preset when filled. " + HELP)
         left, right = st.columns(2)
         epochs = left.number_input("Epochs", min_value=1, max_value=100, value=1)
         batch = right.number_input("Batch size", min_value=1, max_value=MAX_BATCH, value=d.batch_size, step=16)
@@ -66,6 +72,9 @@ def _start(request, box):
     """Check the request, load the data and start a training thread; errors are shown inline in `box`."""
     if "job" in st.session_state and not st.session_state["job"].done:
         return                                         # one run per session (the button is disabled meanwhile)
+    if session.room_for_model():
+        box.error(f"**Not started:** {session.room_for_model()}.")
+        return
     fields = {f.name for f in dataclasses.fields(cnn.TrainConfig)}
     config = cnn.TrainConfig(**{k: v for k, v in request.items() if k in fields})
     try:
@@ -76,7 +85,7 @@ def _start(request, box):
     try:
         data = _load_data(request["source"], box)
     except cnn.MnistError as e:
-        box.error(f"**MNIST is not available.** {e}")
+        box.error("**MNIST is not available.** " + visitor.tell(e, "The server cannot read the MNIST files."))
         box.button("Train on the committed subset instead", key="use_subset",
                    on_click=lambda: st.session_state.update(retry_on_subset=request))
         return
@@ -184,37 +193,69 @@ def _stop(job):
 
 
 def _my_models():
+    """This session's models: use, save (locally into weights/, in public mode into the visitor's own models),
+    download or remove one; then what is kept and who sees it."""
     models = state.session_models()
-    if not models:
-        return
-    st.header("Your models", divider="gray")
-    names = list(models)
-    name = st.selectbox("Trained in this session", names, key="my_model")
-    model = models[name]
-    st.caption(f"{state.describe(model)} test accuracy · {model.n_params:,} parameters")
-    if st.session_state.get("model_key") != f"session:{name}":
-        st.button("Use for prediction", key="use_model", on_click=state.select, args=(f"session:{name}",))
-    saved = st.session_state.setdefault("saved_names", set())
+    if models:
+        st.header("Your models", divider="gray")
+        name = st.selectbox("Trained in this session", list(models), key="my_model")
+        model = models[name]
+        st.caption(f"{state.describe(model)} test accuracy · {model.n_params:,} parameters")
+        use, remove = st.columns(2)
+        if session.model_key() != f"session:{name}":
+            use.button("Use for prediction", key="use_model", on_click=state.select, args=(f"session:{name}",))
+        remove.button("Remove", key="remove_model", on_click=_remove, args=(name,),
+                      help="Forget this model in this session (download or save it first to keep it).")
+        _save_form(name, model)
+        npz = st.session_state.get("npz_bytes")              # one download copy: the model shown here
+        if npz is None or npz[:2] != (name, id(model)):
+            npz = st.session_state["npz_bytes"] = (name, id(model), to_bytes(model))
+        st.download_button("Download .npz", data=npz[2], file_name=f"{name}.npz", mime="application/octet-stream",
+                           icon=":material/download:", key="download_model")
+    with st.expander("Your data: what is kept", icon=":material/lock:"):
+        st.markdown(visitor.privacy_note())
+
+
+def _save_form(name, model):
+    public = visitor.public()
     with st.form("save_form", border=False):
-        target = st.text_input("Save as", value=name, max_chars=64,
-                               help="Letters, digits, - and _. Saved into weights/; shipped files are never replaced.")
-        save = st.form_submit_button("Save to weights/", icon=":material/save:")
+        target = st.text_input("Save as", value=name, max_chars=64, help="Letters, digits, - and _. " + (
+            "Kept for you only (see Your data below)." if public else
+            "Saved into weights/; shipped files are never replaced."))
+        save = st.form_submit_button("Save to my models" if public else "Save to weights/", icon=":material/save:")
     if save:
-        try:
-            path = state.check_save_name(target, saved)
-            save_model(model, path, replace=path.stem in saved)     # only this session's own files are replaced
-        except ValueError as e:
-            st.error(f"Not saved: {e}.")
-        except FileExistsError:
-            st.error(f"Not saved: weights/{path.name} was just saved by another session; choose another name.")
-        except OSError as e:
-            st.error(f"Not saved: cannot write to weights/ ({e.strerror or e}). The model is still here; "
-                     "download it instead.")
-        else:
+        _save(model, target, state.saved_here())
+
+
+def _save(model, target, saved):
+    public = visitor.public()
+    try:
+        path = state.check_save_name(target, saved)
+        if public:
+            visitor.check_room(model_bytes(model))
+            visitor.claim()
+            path.parent.mkdir(exist_ok=True)
+        save_model(model, path, replace=path.stem in saved)     # only this session's (visitor's) own files
+    except ValueError as e:                                      # a bad name, or a quota (QuotaError)
+        st.error(f"Not saved: {e}.")
+    except FileExistsError:
+        st.error(f"Not saved: weights/{path.name} was just saved by another session; choose another name.")
+    except OSError as e:
+        where = visitor.tell(e, "the server cannot store it now") if public else \
+            f"cannot write to weights/ ({e.strerror or e})"
+        st.error(f"Not saved: {where}. The model is still here; download it instead.")
+    else:
+        if not public:
             saved.add(path.stem)
-            st.success(f"Saved as weights/{path.name}.")
-    downloads = st.session_state.setdefault("npz_bytes", {})
-    if name not in downloads:
-        downloads[name] = to_bytes(model)
-    st.download_button("Download .npz", data=downloads[name], file_name=f"{name}.npz",
-                       mime="application/octet-stream", icon=":material/download:", key="download_model")
+        st.success(f"Saved as **{path.stem}** in your models: every page's model list offers it." if public
+                   else f"Saved as weights/{path.name}.")
+
+
+def _remove(name):
+    """Forget a session model; when it was in use, the first model in the list takes its place."""
+    state.session_models().pop(name, None)
+    st.session_state.pop("my_model", None)
+    learn.record_uploads()
+    if session.model_key() == f"session:{name}":
+        keys = state.options()
+        state.select(keys[0] if keys else None)
