@@ -52,13 +52,8 @@ def main(argv=None):
     p.add_argument("--model", default="weights/default.npz", help="weights file (.npz)")
     p.add_argument("--n", type=int, default=100, help="test images")
     args = p.parse_args(argv)
-    from .data import MnistError, load_mnist
-    from .weights import WeightsError, load_model
-    try:
-        model = load_model(args.model)
-        _, _, x_test, y_test = load_mnist()
-    except (WeightsError, MnistError, OSError) as e:
-        p.exit(2, f"error: {e}\n")
+    from .cli import tool_inputs
+    model, x_test, y_test = tool_inputs(p, args.model, test_set=True)
     runs = [fool(model, x_test[i] / np.float32(255), (int(y_test[i]) + 1) % 10) for i in range(args.n)]
     done = [r for r in runs if r["success"]]
     print(f"{args.model}: {len(done)} of {len(runs)} test images fooled into the next digit")

@@ -109,13 +109,9 @@ def main(argv=None):
     p.add_argument("--model", default="weights/default.npz", help="weights file (.npz)")
     p.add_argument("--write", action="store_true", help="store the temperature in the weights file")
     args = p.parse_args(argv)
-    from .data import MnistError, load_mnist
-    from .weights import WeightsError, load_model, save_model
-    try:
-        model = load_model(args.model)
-        _, _, x_test, y_test = load_mnist()
-    except (WeightsError, MnistError, OSError) as e:
-        p.exit(2, f"error: {e}\n")
+    from .cli import tool_inputs
+    from .weights import save_model
+    model, x_test, y_test = tool_inputs(p, args.model, test_set=True)
     record = calibrate(model, x_test, y_test)
     print(f"{args.model}: temperature {record['temperature']:.3f} (fitted on {record['fitted_on']:,} test images); "
           f"ECE on the other {len(y_test) - record['fitted_on']:,}: {record['ece_before']:.4f} before, "

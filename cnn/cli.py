@@ -22,7 +22,7 @@ from .model import build_model
 from .parallel import WorkerError
 from .spec import ACTIVATIONS, NetSpec
 from .training import DivergenceError, TrainConfig, train
-from .weights import save_model
+from .weights import WeightsError, load_model, save_model
 
 TOOLS = {"bench": "speed and memory figures on real MNIST",
          "experiment": "the origin's ten configurations under two protocols",
@@ -46,6 +46,15 @@ def main(argv=None):
     if command == "train":
         return train_command(rest)
     return importlib.import_module(f"cnn.{command}").main(rest)
+
+
+def tool_inputs(parser, model_path, test_set=False):
+    """A tool's model (and with test_set, MNIST's test images and labels); a problem exits with 'error: ...', code 2."""
+    try:
+        model = load_model(model_path)
+        return (model, *load_mnist()[2:]) if test_set else model
+    except (WeightsError, MnistError, OSError) as e:
+        parser.exit(2, f"error: {e}\n")
 
 
 def train_command(argv):

@@ -94,12 +94,9 @@ def main(argv=None):
     p.add_argument("--n", type=int, default=100, help="drawings per kind (and per digit)")
     p.add_argument("--seed", type=int, default=0)
     args = p.parse_args(argv)
+    from .cli import tool_inputs
     from .data import MnistError, load_mnist
-    from .weights import WeightsError, load_model
-    try:
-        model = load_model(args.model)
-    except (WeightsError, OSError) as e:
-        p.exit(2, f"error: {e}\n")
+    model = tool_inputs(p, args.model)
     drawings = list(iter_nondigits(args.n, args.seed))
     odd = top_probabilities(model, drawings)
     digits = top_probabilities(model, list(iter_drawings(args.n, args.seed)))

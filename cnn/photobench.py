@@ -154,11 +154,8 @@ def main(argv=None):
     args = ap.parse_args(argv)
     if args.n < 1:
         ap.error("--n must be >= 1")
-    from cnn import WeightsError, load_model
-    try:
-        model = load_model(args.model)
-    except (WeightsError, OSError) as e:
-        raise SystemExit(f"cannot load {args.model}: {e}") from None
+    from .cli import tool_inputs
+    model = tool_inputs(ap, args.model)
     start = time.perf_counter()
     print(f"model {args.model}, {args.n} images per source and condition, seed {args.seed}")
     print(f"{'source':<16} {'condition':<26} {'photo_to_mnist':>14} {'canvas_to_mnist':>15} {'refused':>8}")

@@ -193,11 +193,8 @@ def main(argv=None):
     args = ap.parse_args(argv)
     if args.n < 1 or args.size < 28:
         ap.error("--n must be >= 1 and --size >= 28")
-    from cnn import WeightsError, load_model
-    try:
-        model = load_model(args.model)
-    except (WeightsError, OSError) as e:
-        raise SystemExit(f"cannot load {args.model}: {e}") from None
+    from .cli import tool_inputs
+    model = tool_inputs(ap, args.model)
     start = time.perf_counter()
     r = measure(model, args.n, args.seed, args.size)
     print(f"synthetic drawings: {r['n']} ({args.n} per digit, seed {args.seed}, {args.size} px canvas), "

@@ -66,6 +66,20 @@ def weights(app_weights, tmp_path, monkeypatch):
 # ---------------------------------------------------------------- browser fixtures (tests/browser_helpers.py)
 
 @pytest.fixture(scope="module")
+def app(tmp_path_factory):
+    """A real Streamlit server on the fixture weights and an empty data folder: (url, whether the default model
+    is the trained one). Test modules that need another server define their own `app`."""
+    from browser_helpers import start_server, stop_server, weights_env
+    env, trained = weights_env(tmp_path_factory)
+    env["CNN_DATA_DIR"] = str(tmp_path_factory.mktemp("user-data"))     # never the user's own drawings
+    proc, url, _ = start_server(env)
+    try:
+        yield url, trained
+    finally:
+        stop_server(proc)
+
+
+@pytest.fixture(scope="module")
 def browser():
     """One persistent headless Chromium context per test module."""
     from playwright.sync_api import sync_playwright

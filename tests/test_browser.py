@@ -6,8 +6,6 @@ import re
 import time
 from pathlib import Path
 
-import pytest
-
 from browser_helpers import (
     BROWSER_MARKS,
     DIGITS,
@@ -21,25 +19,11 @@ from browser_helpers import (
     prompt,
     screenshot,
     stale_opacity,
-    start_server,
-    stop_server,
     wait_idle,
-    weights_env,
 )
 from helpers import until
 
 pytestmark = BROWSER_MARKS
-
-
-@pytest.fixture(scope="module")
-def app(tmp_path_factory):
-    env, trained = weights_env(tmp_path_factory)
-    env["CNN_DATA_DIR"] = str(tmp_path_factory.mktemp("user-data"))     # never the user's own drawings
-    proc, url, _ = start_server(env)
-    try:
-        yield url, trained
-    finally:
-        stop_server(proc)
 
 
 # ---------------------------------------------------------------- tests

@@ -13,10 +13,7 @@ from browser_helpers import (
     open_app,
     prediction,
     screenshot,
-    start_server,
-    stop_server,
     wait_idle,
-    weights_env,
 )
 
 pytestmark = BROWSER_MARKS     # the browser marker; skipped without Chromium unless CI is set
@@ -29,17 +26,6 @@ POINT = """([col, row]) => {
     return {x: box.left + xa._offset + xa.l2p(col), y: box.top + ya._offset + ya.l2p(row),
             value: gd._fullData[1].customdata[row * (xa.range[1] + 0.5) + col]};
 }""".replace("MAP", MAP)
-
-
-@pytest.fixture(scope="module")
-def app(tmp_path_factory):
-    env, trained = weights_env(tmp_path_factory)
-    env["CNN_DATA_DIR"] = str(tmp_path_factory.mktemp("user-data"))     # never the user's own drawings
-    proc, url, _ = start_server(env)
-    try:
-        yield url, trained
-    finally:
-        stop_server(proc)
 
 
 def draw_a_digit(page, url, strokes):

@@ -14,6 +14,7 @@ INSPECT = "inspect_image"        # {"image", "label", "caption", "fresh"}: an im
 PENDING = "finetune_pending"     # a fine-tuned copy of the model in use, waiting for Keep or Discard
 MNIST_ERROR = "mnist_error"      # why MNIST could not be read: not retried on every rerun of this session
 VISITOR = "visitor_token"        # this browser session's random id (public mode's anonymous visitor)
+JOB = "job"                      # this session's training run (ui.jobs.TrainingJob), running or ended, or absent
 MAX_MODELS = 8                   # models one browser session keeps in memory (trained, fine-tuned, uploaded)
 TRAIN_ARCH = "train_arch"        # an architecture another page asks the sidebar to put in its form, or absent
 
@@ -30,6 +31,11 @@ def select(key):
 def models():
     """{name: Model} of this browser session; each is only read once its training ended."""
     return st.session_state.setdefault(MODELS, {})
+
+
+def training_job():
+    """This session's latest training run (ui.jobs.TrainingJob), or None."""
+    return st.session_state.get(JOB)
 
 
 def room_for_model():

@@ -25,7 +25,7 @@ def render():
             request = dict(st.session_state.pop("retry_on_subset"), source=SUBSET)
         if request is not None:
             _start(request, messages)
-        if "job" in st.session_state:
+        if session.training_job() is not None:
             _job_panel()
         _my_models()
 
@@ -36,7 +36,7 @@ CUSTOM_ARCH = "sidebar_arch"     # the form's "…or type your own" architecture
 def _form():
     """The hyperparameters: (a dict when Start was pressed, else None; a container for messages)."""
     d = cnn.TrainConfig()
-    job = st.session_state.get("job")
+    job = session.training_job()
     busy = job is not None and not job.done
     if (arch := session.take_train_arch()) is not None:       # asked for by another page (the Compare study)
         st.session_state[CUSTOM_ARCH] = arch
@@ -70,7 +70,7 @@ def _form():
 
 def _start(request, box):
     """Check the request, load the data and start a training thread; errors are shown inline in `box`."""
-    if "job" in st.session_state and not st.session_state["job"].done:
+    if session.training_job() is not None and not session.training_job().done:
         return                                         # one run per session (the button is disabled meanwhile)
     if session.room_for_model():
         box.error(f"**Not started:** {session.room_for_model()}.")
@@ -107,7 +107,7 @@ def _start(request, box):
     except admission.Busy as e:
         box.error(f"**Not started:** {e}")
         return
-    st.session_state["job_counter"], st.session_state["job"], st.session_state["job_collected"] = n, job, False
+    st.session_state["job_counter"], st.session_state[session.JOB], st.session_state["job_collected"] = n, job, False
 
 
 def _load_data(source, box):
@@ -122,7 +122,7 @@ def _load_data(source, box):
 
 def _collect_finished_job():
     """Once a run has ended, its model joins this session's models and becomes the selected one."""
-    job = st.session_state.get("job")
+    job = session.training_job()
     if job is None or not job.done or st.session_state.get("job_collected"):
         return
     st.session_state["job_collected"] = True
@@ -133,13 +133,13 @@ def _collect_finished_job():
 
 
 def _job_panel():
-    job = st.session_state["job"]
+    job = session.training_job()
     st.fragment(run_every=None if job.done else POLL_SECONDS)(_job_status)()
 
 
 def _job_status():
     """Progress, live curves and Stop; polled every POLL_SECONDS while the thread trains."""
-    job = st.session_state["job"]
+    job = session.training_job()
     s = job.snapshot()
     cfg = job.config
     if s["status"] == "left" or (s["status"] == "queued" and s["position"]):

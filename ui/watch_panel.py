@@ -4,7 +4,7 @@ import numpy as np
 import streamlit as st
 
 from cnn.snapshots import EVAL_IMAGES, Snapshots
-from ui import charts, teach_charts
+from ui import charts, session, teach_charts
 
 POLL_SECONDS = 1.0
 PROBE = 0          # the probe image: the first test image of the run's data
@@ -17,7 +17,7 @@ def recorder(model, data, config):
 
 
 def panel():
-    job = st.session_state.get("job")
+    job = session.training_job()
     snapshots = getattr(job, "recorder", None)
     if snapshots is None:
         st.info("Train a model in the sidebar: while it trains, its first layer's weights and the feature maps of "
