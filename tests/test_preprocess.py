@@ -195,8 +195,7 @@ def test_measure_counts_per_digit():
 
 
 def test_measurement_command(monkeypatch, capsys):
-    import cnn
-    monkeypatch.setattr(cnn, "load_model", lambda path: AlwaysThree(), raising=False)
+    monkeypatch.setattr("cnn.cli.load_model", lambda path: AlwaysThree())      # the tools load models through it
     main(["--model", "whatever.npz", "--n", "1", "--size", "140"])
     out = capsys.readouterr().out
     assert "digit 3: 100.0%" in out and "overall accuracy: 10.00%" in out
