@@ -61,6 +61,19 @@ def cost(tokens):
     return macs + size * size * channels * 10, moved + 10
 
 
+def n_params(tokens: list[tuple[str, int | None]]) -> int:
+    """Weights and biases of a network of parsed layers, the 10-way softmax layer included."""
+    size, channels, params = IMAGE_SIZE, 1, 0
+    for kind, n in tokens:
+        if kind == "c":
+            size, channels, params = size - 2, n, params + 9 * channels * n + n
+        elif kind == "p":
+            size //= 2
+        else:
+            size, channels, params = 1, n, params + size * size * channels * n + n
+    return params + size * size * channels * 10 + 10
+
+
 def parse_arch(arch: str) -> list[tuple[str, int | None]]:
     """Parse an architecture string into [(kind, n), ...], kind in "c", "p", "d" (n is None for "p").
     Raises ArchError for any string the grammar does not allow, including one over the compute budget."""
@@ -68,7 +81,7 @@ def parse_arch(arch: str) -> list[tuple[str, int | None]]:
         raise ArchError(f"invalid architecture {arch!r}: it is empty; {HELP}")
     if len(arch) > 100:
         raise ArchError(f"invalid architecture: it is {len(arch)} characters long (at most 100); {HELP}")
-    tokens, pos, size, channels, params, dense_seen = [], 0, IMAGE_SIZE, 1, 0, False
+    tokens, pos, size, dense_seen = [], 0, IMAGE_SIZE, False
     while pos < len(arch):
         m = _TOKEN.match(arch, pos)
         if not m:
@@ -85,16 +98,11 @@ def parse_arch(arch: str) -> list[tuple[str, int | None]]:
             n = None
         if kind in "cp" and dense_seen:
             _fail(arch, pos, f"{kind!r} cannot follow a dense layer")
-        if kind == "c":
-            size, channels, params = size - 2, n, params + 9 * channels * n + n
-        elif kind == "p":
-            size //= 2
-        else:
-            size, channels, params = 1, n, params + size * size * channels * n + n
+        size = size - 2 if kind == "c" else size // 2 if kind == "p" else 1
         dense_seen |= kind == "d"
         if size < 1:
             _fail(arch, pos, "this layer would shrink the image below 1x1")
-        if params + size * size * channels * 10 > MAX_PARAMS:
+        if n_params([*tokens, (kind, n)]) > MAX_PARAMS:
             _fail(arch, pos, f"the network would have more than {MAX_PARAMS:,} parameters")
         tokens.append((kind, n))
         if len(tokens) > MAX_LAYERS:

@@ -23,7 +23,8 @@ from pathlib import Path
 
 import numpy as np
 
-from .arch import IMAGE_SIZE, ArchError, cost, parse_arch
+from .arch import ArchError, cost, parse_arch
+from .arch import n_params as arch_params
 from .data import load_mnist, load_subset
 from .malloc import keep_freed_memory
 from .model import build_model
@@ -43,15 +44,7 @@ def macs(arch):
 
 def n_params(arch):
     """Weights and biases of the network, the softmax layer included."""
-    size, channels, total = IMAGE_SIZE, 1, 0
-    for kind, n in parse_arch(arch):
-        if kind == "c":
-            size, channels, total = size - 2, n, total + 9 * channels * n + n
-        elif kind == "p":
-            size //= 2
-        else:
-            size, channels, total = 1, n, total + size * size * channels * n + n
-    return total + size * size * channels * 10 + 10
+    return arch_params(parse_arch(arch))
 
 
 def sample(n, seed=0, max_params=100_000, max_macs=400_000, max_tries=100_000):
