@@ -2,8 +2,11 @@
 import pandas as pd
 import streamlit as st
 
-from cnn.study import protocol_key, read_results
-from ui import charts, results, session, state, study_charts
+from cnn.studies.study import protocol_key, read_results
+from ui.charts import basic as charts
+from ui.charts import results
+from ui.charts import study as study_charts
+from ui.state import registry, session
 
 st.title("Compare configurations")
 st.caption("Which architecture learns best? Every configuration of the origin script was trained with "
@@ -24,7 +27,7 @@ views = {"ten": "The origin's ten, trained fully", "study": "Architecture study:
 view = st.radio("View", list(views), horizontal=True, key="compare_view", label_visibility="collapsed",
                 format_func=views.get)
 if view == "study":
-    study_path = state.weights_dir() / "study.jsonl"
+    study_path = registry.weights_dir() / "study.jsonl"
     stamp = (study_path.stat().st_size, study_path.stat().st_mtime_ns) if study_path.exists() else None
     records, skipped = study_records(study_path, stamp)
     if skipped:
@@ -71,15 +74,15 @@ if view == "study":
     st.stop()
 
 
-path = state.weights_dir() / "experiment.json"
+path = registry.weights_dir() / "experiment.json"
 protocols = {}
 if path.exists():
     try:
         protocols = experiment(path, (path.stat().st_size, path.stat().st_mtime_ns))
     except results.ResultsError as e:
-        st.error(f"The experiment results cannot be read: {e}. Re-run `python -m cnn.experiment`.")
+        st.error(f"The experiment results cannot be read: {e}. Re-run `python -m cnn experiment`.")
 else:
-    st.info("No experiment results yet (`weights/experiment.json` is missing; `python -m cnn.experiment` writes "
+    st.info("No experiment results yet (`weights/experiment.json` is missing; `python -m cnn experiment` writes "
             "it). Showing only the runs trained in this session.")
 
 names = list(protocols) or ["full"]
@@ -90,7 +93,7 @@ if protocol in protocols and protocols[protocol].get("description"):
     st.caption(protocols[protocol]["description"])
 
 mine = [{"arch": name, "seed": m.meta.get("seed", 0), "params": m.n_params, "history": m.history}
-        for name, m in state.session_models().items()]
+        for name, m in registry.session_models().items()]
 frame = pd.concat([results.runs_frame(protocols.get(protocol, {}).get("runs", [])),
                    results.runs_frame(mine, label_suffix=" (yours)")], ignore_index=True)
 if frame.empty:

@@ -3,9 +3,12 @@ and teaching it."""
 import streamlit as st
 from streamlit_drawable_canvas import st_canvas
 
-from cnn.preprocess import canvas_to_mnist_steps
-from ui import charts, learn, photo, session, state, uncertainty
-from ui.canvas_input import CanvasError, canvas_rgba
+from cnn.inputs.canvas import canvas_to_mnist_steps
+from ui.charts import basic as charts
+from ui.core.canvas_input import CanvasError, canvas_rgba
+from ui.panels import uncertainty
+from ui.panels.draw import corrections, photo
+from ui.state import registry, session
 
 SIDE = 280      # the canvas, in CSS pixels
 
@@ -46,13 +49,13 @@ def draw_and_predict(model):
             shown = uncertainty.guess(model, probs)                   # calibrated; "not sure" when no digit is likely
             digit = int(shown.argmax())
             st.html(charts.probability_bars(shown))                   # HTML: far lighter than Plotly
-            learn.finetuned_guess(probs, x28)                         # while a fine-tuned model waits
+            corrections.finetuned_guess(probs, x28)                         # while a fine-tuned model waits
 
     with input_col:
         show_input(steps)
     if x28 is not None and model is not None:
         st.subheader("Why this guess?", divider="gray")
-        learn.explain(model, x28, digit)
+        corrections.explain(model, x28, digit)
 
 
 def show_input(steps):
@@ -69,12 +72,12 @@ def show_input(steps):
 
 
 with st.columns([3, 6])[0]:
-    model = state.model_picker("draw")
+    model = registry.model_picker("draw")
 st.space("small")                                                     # room for the canvas toolbar
 draw_and_predict(model)
 with st.expander("Use a photo of a handwritten digit", icon=":material/photo_camera:"):
     photo.photo_panel(model, session.model_key())
 if model is not None:
-    learn.teach_panel(model, session.model_key())
+    corrections.teach_panel(model, session.model_key())
 with st.expander("Use a model file", icon=":material/upload_file:"):
-    learn.upload_panel()
+    corrections.upload_panel()

@@ -2,9 +2,12 @@
 import numpy as np
 import streamlit as st
 
-from cnn.evaluation import cell_indices
-from ui import charts, eval_charts, evaluating, state, uncertainty, visitor
-from ui.store import StoreError
+from cnn.teach.evaluation import cell_indices
+from ui.charts import basic as charts
+from ui.charts import evaluate as eval_charts
+from ui.core.store import StoreError
+from ui.panels import uncertainty
+from ui.state import cached, registry, visitor
 
 GALLERY = 18           # misclassified images shown for one confusion-matrix cell
 COLUMNS = 6
@@ -45,17 +48,17 @@ def gallery(result, x, y, true, pred):
             col.image(charts.upscale(x[i] / 255.0, 3), width="stretch",
                       caption=f"#{i}: {p[pred]:.0%} {pred}, {p[true]:.0%} {true}")
             if col.button("Inspect", key=f"inspect_{i}", icon=":material/layers:"):
-                evaluating.inspect(x[i] / 255.0, true, f"MNIST test image #{i}")
+                cached.inspect(x[i] / 255.0, true, f"MNIST test image #{i}")
 
 
 def mnist_section(model, model_id):
-    x, y, name, problem = evaluating.test_set()
+    x, y, name, problem = cached.test_set()
     if problem:
         st.error(problem + (" Evaluating on the 2,000 test images committed with the app instead."
                             if x is not None else ""))
     if x is None:
         return
-    result = evaluating.evaluate(model_id, name, model, x, y)
+    result = cached.evaluate(model_id, name, model, x, y)
     if result is None:
         return
     acc, loss, wrong = st.columns(3)
@@ -81,7 +84,7 @@ def mnist_section(model, model_id):
 
 def drawings_section(model, model_id):
     st.subheader("Your drawings", divider="gray")
-    store = evaluating.drawings_store()
+    store = cached.drawings_store()
     if store is None:
         return
     ids, x, y = store.arrays()
@@ -89,7 +92,7 @@ def drawings_section(model, model_id):
         st.info("No drawings stored yet. On the **Draw** page, when the guess is wrong, tell it the right digit "
                 "with **Wrong? It's a …**: your drawings then form an extra test set here.")
         return
-    result = evaluating.evaluate(model_id, "drawings-" + evaluating.data_fingerprint(x, y), model, x, y)
+    result = cached.evaluate(model_id, "drawings-" + cached.data_fingerprint(x, y), model, x, y)
     if result is None:
         return
     matrix_col, side_col = st.columns([3, 2], gap="large")
@@ -123,9 +126,9 @@ def drawings_gallery(store, ids, x, y, predictions):
                     st.rerun()
 
 
-model = state.model_picker("evaluate")
+model = registry.model_picker("evaluate")
 if model is None:
     st.stop()
-model_id = evaluating.fingerprint(model)
+model_id = cached.fingerprint(model)
 mnist_section(model, model_id)
 drawings_section(model, model_id)

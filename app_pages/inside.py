@@ -3,8 +3,10 @@ import numpy as np
 import streamlit as st
 
 import cnn
-from cnn.trace import stages
-from ui import charts, evaluating, fool_panel, math_panel, session, state, trace_panel, watch_panel
+from cnn.teach.trace import stages
+from ui.charts import basic as charts
+from ui.panels.inside import fool_panel, math_panel, trace_panel, watch_panel
+from ui.state import cached, registry, session
 
 MAX_MAPS = 64          # channels drawn per layer; wider layers show their first MAX_MAPS
 MAX_FILTER_SIDE = 32   # input and output channels drawn per filter grid
@@ -20,7 +22,7 @@ def test_images(full):
     """(x_test, y_test): MNIST's 10,000 test images when `full` (else, or when MNIST cannot be read, with a
     warning, the 2,000 committed with the app); stops the page after saying why when neither can be read."""
     try:
-        _, _, x_test, y_test, problem = evaluating.mnist_or_subset() if full else (*evaluating.subset(), None)
+        _, _, x_test, y_test, problem = cached.mnist_or_subset() if full else (*cached.subset(), None)
     except cnn.MnistError as e:
         st.error(f"No test images: {e}")
         st.stop()
@@ -31,7 +33,7 @@ def test_images(full):
 
 settings, preview = st.columns([3, 1], gap="large")
 with settings:
-    model = state.model_picker("inside")
+    model = registry.model_picker("inside")
     drawing, _ = session.drawing()
     picked = session.inspected()                                   # an image handed over by the Evaluate page
     sources = ["Your drawing", "An MNIST test image"] + ([picked["caption"]] if picked else [])

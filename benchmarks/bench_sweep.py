@@ -18,9 +18,9 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from distributed import Client, LocalCluster
 
-from cnn import findings, study, sweep
-from cnn.model import build_model
-from cnn.training import TrainConfig, train
+from cnn.engine.model import build_model
+from cnn.engine.training import TrainConfig, train
+from cnn.studies import findings, study, sweep
 
 ARCHS = ["c8p", "c16p", "c8pc8", "c8pc16", "c16pc8", "c16pc16", "c8pc8p", "c16pc16p"]
 

@@ -4,7 +4,7 @@
     MNIST_DIR=../shared/mnist python benchmarks/bench_torch.py --torch-python /tmp/torchenv/bin/python
 
 Times one full 60,000-image epoch of SGD with momentum at batch 64 for each architecture, alternating
-this engine (cnn.bench's epoch) and the same network in PyTorch (2 threads, the usual training loop),
+this engine (cnn.studies.bench's epoch) and the same network in PyTorch (2 threads, the usual training loop),
 --repeats times each, and prints the medians and their ratio. Shared machines change speed from hour to
 hour, so the ratio measured in one run says more than an absolute time: the engine issue's goals
 (c16pc16 <= 2.5 s, c8p <= 1.0 s) were set when PyTorch took 3.2 s and 1.8 s here, ratios 0.78 and 0.56.
@@ -69,7 +69,7 @@ def main():
         p.exit(2, "error: --torch-python is required (see the set-up line at the top of this file)\n")
     sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
     from cnn import load_mnist
-    from cnn.bench import epoch_seconds
+    from cnn.studies.bench import epoch_seconds
     x, y, _, _ = load_mnist()
     result = {}
     for arch in args.arch:

@@ -16,7 +16,7 @@ import numpy as np
 import cnn
 
 # The costliest networks first: the first one the grammar accepts is "the largest allowed training". c256 is the
-# costliest under the compute budget (cnn/arch.py) for a stroke (benchmarks/stroke_budget.py) and among the
+# costliest under the compute budget (cnn/engine/arch.py) for a stroke (benchmarks/stroke_budget.py) and among the
 # costliest to train, with the most parameters; the others were allowed before the budget.
 CANDIDATES = ["c256pc256pc256", "c64c64", "c256"]
 CHURN_SECONDS = 20      # a hostile run is stopped after this long, and the next one started

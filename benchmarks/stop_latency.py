@@ -24,7 +24,7 @@ from threadpoolctl import threadpool_limits
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 import cnn  # noqa: E402
-from cnn.training import STOP_CHECK_IMAGES, TEST_CHUNK  # noqa: E402
+from cnn.engine.training import STOP_CHECK_IMAGES, TEST_CHUNK  # noqa: E402
 
 
 def one_stop(arch, data, batch, checked, delay):

@@ -3,7 +3,7 @@
     python benchmarks/stroke_budget.py [--samples 40000] [--top 10]
 
 A stroke runs a prediction, a saliency map and an occlusion map (169 occluded copies) on one drawing. This
-samples the grammar at random, keeps the networks with the highest cost under the budget (cnn/arch.py), and
+samples the grammar at random, keeps the networks with the highest cost under the budget (cnn/engine/arch.py), and
 prints each one's CPU time per stroke with one BLAS thread (the server's setting), median of 5, next to the
 shipped default's.
 """
@@ -17,8 +17,8 @@ from threadpoolctl import threadpool_limits
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 import cnn  # noqa: E402
-from cnn.arch import MAX_COST, MOVE_COST, ArchError, cost, parse_arch  # noqa: E402
-from cnn.evaluation import occlusion  # noqa: E402
+from cnn.engine.arch import MAX_COST, MOVE_COST, ArchError, cost, parse_arch  # noqa: E402
+from cnn.teach.evaluation import occlusion  # noqa: E402
 
 WIDTHS = [1, 2, 4, 8, 16, 24, 32, 48, 64, 96, 128, 192, 256]
 

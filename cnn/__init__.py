@@ -1,15 +1,30 @@
-"""A convolutional network written from scratch in NumPy. See README.md for the architecture grammar.
+"""A convolutional network written from scratch in NumPy.
 
-Importing cnn changes nothing process-wide; cnn.keep_freed_memory() is an explicit choice (cnn/malloc.py).
+    cnn/engine/   the network itself: grammar, layers, model, optimizers, training (start reading here)
+    cnn/files/    weights files, their metadata, MNIST
+    cnn/inputs/   a canvas drawing or a photo -> the network's 28x28 input
+    cnn/teach/    looking inside: trace, snapshots, fooling, calibration, evaluation, fine-tuning
+    cnn/studies/  experiments, the architecture study, benchmarks, synthetic test sets
+    cnn/cli.py    python -m cnn <command>
+
+Importing cnn changes nothing process-wide; cnn.keep_freed_memory() is an explicit choice (cnn/engine/malloc.py).
 """
-from .arch import ArchError, parse_arch
-from .data import MnistError, load_mnist
-from .malloc import keep_freed_memory
-from .model import Model, build_model, saliency
-from .parallel import WorkerError
-from .spec import NetSpec
-from .training import DivergenceError, TrainConfig, evaluate, train
-from .weights import WeightsError, load_model, save_model
+from .engine import (
+                     ArchError,
+                     DivergenceError,
+                     Model,
+                     NetSpec,
+                     TrainConfig,
+                     WorkerError,
+                     build_model,
+                     evaluate,
+                     keep_freed_memory,
+                     parse_arch,
+                     saliency,
+                     train,
+)
+from .files import MnistError, WeightsError, load_mnist, load_model
+from .files.weights import save_model
 
 __all__ = ["ArchError", "parse_arch", "MnistError", "load_mnist", "keep_freed_memory", "Model", "build_model",
            "saliency", "WorkerError", "NetSpec", "DivergenceError", "TrainConfig", "evaluate", "train",

@@ -16,45 +16,37 @@ import sys
 
 from tqdm import tqdm
 
-from .data import MnistError, load_mnist
-from .malloc import keep_freed_memory
-from .model import build_model
-from .parallel import WorkerError
-from .spec import ACTIVATIONS, NetSpec
-from .training import DivergenceError, TrainConfig, train
-from .weights import WeightsError, load_model, save_model
+from cnn.engine.malloc import keep_freed_memory
+from cnn.engine.model import build_model
+from cnn.engine.parallel import WorkerError
+from cnn.engine.spec import ACTIVATIONS, NetSpec
+from cnn.engine.training import DivergenceError, TrainConfig, train
+from cnn.files.mnist import MnistError, load_mnist
+from cnn.files.weights import save_model
 
-TOOLS = {"bench": "speed and memory figures on real MNIST",
-         "experiment": "the origin's ten configurations under two protocols",
-         "synth": "accuracy on synthetic canvas drawings",
-         "calibration": "fit a model's temperature on held-out images (calibrated probabilities)",
-         "nondigits": "how often 'not sure' flags non-digit drawings and digit drawings",
-         "adversarial": "how large an input change fools a model (test images pushed to another digit)",
-         "photobench": "accuracy on photographed-style digits: photo_to_mnist next to canvas_to_mnist",
-         "sweep": "architectures x seeds, each run a task on Dask (the architecture study)"}
+# command -> (module whose main(argv) runs it, what it does)
+TOOLS = {"bench": ("cnn.studies.bench", "speed and memory figures on real MNIST"),
+         "experiment": ("cnn.studies.experiment", "the origin's ten configurations under two protocols"),
+         "synth": ("cnn.studies.synth", "accuracy on synthetic canvas drawings"),
+         "calibration": ("cnn.teach.calibration", "fit a model's temperature on held-out images"),
+         "nondigits": ("cnn.studies.nondigits", "how often 'not sure' flags non-digit drawings and digit drawings"),
+         "adversarial": ("cnn.teach.adversarial", "how large an input change fools a model"),
+         "photobench": ("cnn.studies.photobench", "accuracy on photographed-style digits"),
+         "sweep": ("cnn.studies.sweep", "architectures x seeds, each run a task on Dask (the architecture study)")}
 
 
 def main(argv=None):
     argv = sys.argv[1:] if argv is None else list(argv)
-    commands = {"train": "train a network on MNIST", **TOOLS}
+    commands = {"train": "train a network on MNIST", **{name: text for name, (_, text) in TOOLS.items()}}
     if not argv or argv[0] not in commands:
         listing = "\n".join(f"  {name:12} {text}" for name, text in commands.items())
         print(f"usage: python -m cnn <command> [options]\n\ncommands:\n{listing}", file=sys.stderr)
         raise SystemExit(0 if argv and argv[0] in ("-h", "--help") else 2)
-    keep_freed_memory()                    # a command line process trains: reuse freed memory (cnn/malloc.py)
+    keep_freed_memory()                    # a command line process trains: reuse freed memory (cnn/engine/malloc.py)
     command, rest = argv[0], argv[1:]
     if command == "train":
         return train_command(rest)
-    return importlib.import_module(f"cnn.{command}").main(rest)
-
-
-def tool_inputs(parser, model_path, test_set=False):
-    """A tool's model (and with test_set, MNIST's test images and labels); a problem exits with 'error: ...', code 2."""
-    try:
-        model = load_model(model_path)
-        return (model, *load_mnist()[2:]) if test_set else model
-    except (WeightsError, MnistError, OSError) as e:
-        parser.exit(2, f"error: {e}\n")
+    return importlib.import_module(TOOLS[command][0]).main(rest)
 
 
 def train_command(argv):

@@ -15,7 +15,7 @@ os.environ.setdefault("MNIST_DIR", str(SHARED_MNIST))
 @pytest.fixture(scope="session")
 def subset():
     """A small real MNIST subset committed to the repo: 1,000 training and 2,000 test images."""
-    from cnn.data import FILES, load_subset
+    from cnn.files.mnist import FILES, load_subset
     return dict(zip(FILES, load_subset(), strict=True))
 
 

@@ -53,8 +53,8 @@ def mock_experiment():
 
 def make_weights_dir(folder):
     """A weights folder: default.npz (c8p trained briefly on the committed subset) and experiment.json."""
-    from cnn.data import load_subset
-    from cnn.weights import save_model
+    from cnn.files.mnist import load_subset
+    from cnn.files.weights import save_model
     folder = Path(folder)
     folder.mkdir(parents=True, exist_ok=True)
     x_train, y_train, x_test, y_test = load_subset()
@@ -127,7 +127,7 @@ def _npz(**arrays):
 
 
 def _weights_with(meta_change=None, array_change=None):
-    from cnn.weights import model_arrays
+    from cnn.files.weights import model_arrays
     arrays = model_arrays(cnn.build_model("c2p"))
     meta = json.loads(str(arrays["meta"]))
     meta.update(meta_change or {})

@@ -1,16 +1,16 @@
-"""Admission control (issue 12): the server-wide queue of heavy work (ui/admission.py), training jobs that wait
-their turn in it (ui/jobs.py), and a Stop that takes effect inside a batch and inside the test pass (cnn.train)."""
+"""Admission control (issue 12): the server-wide queue of heavy work (ui/core/admission.py), training jobs that wait
+their turn in it (ui/core/jobs.py), and a Stop that takes effect inside a batch and inside the test pass (cnn.train)."""
 import threading
 
 import numpy as np
 import pytest
 
 import cnn
-from cnn.data import load_subset
-from cnn.training import STOP_CHECK_IMAGES, TEST_CHUNK
+from cnn.engine.training import STOP_CHECK_IMAGES, TEST_CHUNK
+from cnn.files.mnist import load_subset
 from helpers import until
-from ui.admission import Admission, Busy
-from ui.jobs import TrainingJob
+from ui.core.admission import Admission, Busy
+from ui.core.jobs import TrainingJob
 
 
 def test_k_slots_then_first_come_first_served():
@@ -120,7 +120,7 @@ def test_a_run_that_ends_in_any_way_frees_its_slot(data, ending):
 
 
 def test_a_dead_session_frees_its_slot_and_its_place(data, monkeypatch):
-    monkeypatch.setattr("ui.jobs.ORPHAN_SECONDS", 0.3)
+    monkeypatch.setattr("ui.core.jobs.ORPHAN_SECONDS", 0.3)
     queue = Admission(slots=1, max_waiting=10)
     holder_alive, waiter_alive = threading.Event(), threading.Event()
     holder_alive.set()
@@ -138,7 +138,7 @@ def test_a_dead_session_frees_its_slot_and_its_place(data, monkeypatch):
 
 
 def test_a_run_pauses_while_its_session_is_gone_and_carries_on_when_it_returns(data, monkeypatch):
-    monkeypatch.setattr("ui.jobs.ORPHAN_SECONDS", 60)
+    monkeypatch.setattr("ui.core.jobs.ORPHAN_SECONDS", 60)
     connected = threading.Event()
     connected.set()
     run = job(data, None, alive=connected.is_set)

@@ -8,7 +8,8 @@ from streamlit.testing.v1 import AppTest
 from test_app_learn import button, draw, open_evaluate, seven
 
 from helpers import APP, SUBSET, TIMEOUT, number, start_training, until, wait_for_training
-from ui import admission, evaluating
+from ui.core import admission
+from ui.state import cached
 
 
 @pytest.fixture
@@ -82,7 +83,7 @@ def test_a_fine_tune_waits_for_a_training_slot(app_env, one_slot):
 def one_evaluation(monkeypatch):
     queue = admission.Admission(slots=1, max_waiting=1, name="evaluation")
     monkeypatch.setattr(admission, "EVALUATIONS", queue)
-    evaluating._evaluate.clear()                                        # computed afresh, not from another test
+    cached._evaluate.clear()                                        # computed afresh, not from another test
     return queue
 
 

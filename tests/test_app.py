@@ -192,8 +192,8 @@ def test_divergence_is_reported_and_the_model_before_it_kept(at, monkeypatch):
 def test_training_job_without_streamlit(monkeypatch):
     """The thread wrapper alone: progress snapshots, points every few batches, stop."""
     import cnn
-    from cnn.data import load_subset
-    from ui.jobs import TrainingJob
+    from cnn.files.mnist import load_subset
+    from ui.core.jobs import TrainingJob
 
     x_train, y_train, x_test, y_test = load_subset()
     config = cnn.TrainConfig(epochs=3, n_train=1000, batch_size=10)

@@ -11,7 +11,7 @@ import pytest
 from streamlit.testing.v1 import AppTest
 
 from helpers import button, draw, layer_charts, seven
-from ui.store import DrawingStore
+from ui.core.store import DrawingStore
 
 APP = os.environ.get("CNN_TEST_APP") or str(Path(__file__).resolve().parents[1] / "app.py")
 TIMEOUT = 60

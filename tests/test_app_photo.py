@@ -8,7 +8,7 @@ import pytest
 from PIL import Image, ImageDraw
 from streamlit.testing.v1 import AppTest
 
-from ui.store import DrawingStore
+from ui.core.store import DrawingStore
 
 APP = os.environ.get("CNN_TEST_APP") or str(Path(__file__).resolve().parents[1] / "app.py")
 TIMEOUT = 60

@@ -4,7 +4,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 import cnn
-from cnn.arch import MAX_COST, MAX_PARAMS, MOVE_COST, cost
+from cnn.engine.arch import MAX_COST, MAX_PARAMS, MOVE_COST, cost
 
 TOKENS = st.one_of(st.just("p"), st.builds("c{}".format, st.integers(0, 300)),
                    st.builds("d{}".format, st.integers(0, 1100)), st.sampled_from(["x", " ", "C", "-1", "08", ""]))

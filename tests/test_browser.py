@@ -109,7 +109,7 @@ def test_sidebar_training_shows_progress_and_stop_keeps_the_model(app, page):
 
 
 def test_a_training_run_large_enough_shares_its_batches_with_a_worker_process_that_stop_ends(app, page):
-    """100 epochs of 1,000 images are over cnn.training.MIN_PARALLEL_IMAGES: the server starts a worker."""
+    """100 epochs of 1,000 images are over cnn.engine.training.MIN_PARALLEL_IMAGES: the server starts a worker."""
     from playwright.sync_api import expect
     url, _ = app
     open_app(page, url)
@@ -123,7 +123,7 @@ def test_a_training_run_large_enough_shares_its_batches_with_a_worker_process_th
 
 
 def worker_processes(url):
-    """Pids of the training worker processes (cnn/parallel.py) whose parent is the Streamlit server at `url`
+    """Pids of the training worker processes (cnn/engine/parallel.py) whose parent is the Streamlit server at `url`
     (not another one on this machine)."""
     port = url.rstrip("/").rsplit(":", 1)[1]
     def cmdline(pid):
@@ -139,5 +139,5 @@ def worker_processes(url):
             return 0
 
     return [int(p.name) for p in Path("/proc").iterdir() if p.name.isdigit()
-            and "cnn.parallel import serve" in cmdline(p.name)
+            and "cnn.engine.parallel import serve" in cmdline(p.name)
             and f"--server.port {port} " in cmdline(parent(p.name)) + " "]

@@ -4,7 +4,7 @@ import pytest
 from playwright.sync_api import expect, sync_playwright
 
 from browser_helpers import launch, start_server, stop_server, wait_idle
-from cnn import study
+from cnn.studies import study
 
 pytestmark = pytest.mark.browser
 PROTOCOL = dict(study.PROTOCOL, data="subset", n_train=200, n_test=200, epochs=2)

@@ -7,7 +7,8 @@ import numpy as np
 import pytest
 
 from helpers import mock_experiment
-from ui import charts, results
+from ui.charts import basic as charts
+from ui.charts import results
 
 
 def bar_styles(html):

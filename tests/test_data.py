@@ -1,4 +1,4 @@
-"""Tests for cnn/data.py: real MNIST files, corrupted files, and the download path against a
+"""Tests for cnn/files/mnist.py: real MNIST files, corrupted files, and the download path against a
 local HTTP server on 127.0.0.1 (never the internet)."""
 import functools
 import gzip
@@ -12,8 +12,8 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from cnn import data
-from cnn.data import FILES, MnistError, load_mnist, load_subset
+from cnn.files import mnist as data
+from cnn.files.mnist import FILES, MnistError, load_mnist, load_subset
 
 SHARED = Path(os.environ.get("MNIST_DIR") or Path(__file__).resolve().parents[1].parent / "shared" / "mnist")
 needs_mnist = pytest.mark.skipif(not all((SHARED / (f[0] + ".gz")).is_file() for f in FILES.values())

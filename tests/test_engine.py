@@ -10,7 +10,7 @@ import numpy as np
 import pytest
 
 import cnn
-from cnn.weights import to_bytes
+from cnn.files.weights import to_bytes
 from helpers import BAD_WEIGHTS, GOOD_WEIGHTS
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -157,7 +157,7 @@ def test_bad_weights_files_are_refused_clearly(case, tmp_path):
 
 
 def test_oversized_and_missing_files_are_refused(tmp_path, monkeypatch):
-    monkeypatch.setattr("cnn.weights.MAX_BYTES", 100)
+    monkeypatch.setattr("cnn.files.weights.MAX_BYTES", 100)
     with pytest.raises(cnn.WeightsError, match="at most"):
         cnn.load_model(GOOD_WEIGHTS)
     with pytest.raises(cnn.WeightsError, match="cannot read"):

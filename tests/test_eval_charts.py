@@ -1,7 +1,7 @@
-"""The Evaluate and explanation charts (ui/eval_charts.py): pure, so tested without Streamlit."""
+"""The Evaluate and explanation charts (ui/charts/evaluate.py): pure, so tested without Streamlit."""
 import numpy as np
 
-from ui import eval_charts
+from ui.charts import evaluate as eval_charts
 
 
 def test_confusion_figure_is_a_heatmap_with_a_selectable_marker_on_every_cell():

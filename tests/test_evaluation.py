@@ -1,11 +1,11 @@
-"""Evaluation, fine-tuning, occlusion and the saliency gradient (cnn/evaluation.py, cnn/finetune.py)."""
+"""Evaluation, fine-tuning, occlusion and the saliency gradient (cnn/teach/evaluation.py, cnn/teach/finetune.py)."""
 import numpy as np
 import pytest
 
 import cnn
-from cnn.evaluation import cell_indices, confusion, occlusion
-from cnn.finetune import FinetuneConfig, finetune
-from cnn.weights import to_bytes
+from cnn.files.weights import to_bytes
+from cnn.teach.evaluation import cell_indices, confusion, occlusion
+from cnn.teach.finetune import FinetuneConfig, finetune
 
 
 @pytest.fixture(scope="module")

@@ -3,7 +3,7 @@ import numpy as np
 import pytest
 
 import cnn
-from cnn.layers import Conv3x3, ConvPool, Dense, MaxPool2, ReLU, softmax_cross_entropy
+from cnn.engine.layers import Conv3x3, ConvPool, Dense, MaxPool2, ReLU, softmax_cross_entropy
 
 RNG = np.random.default_rng(0)
 TOL = 1e-6

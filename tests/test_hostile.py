@@ -15,9 +15,9 @@ from PIL import Image
 from streamlit.testing.v1 import AppTest
 
 import cnn
-from cnn.arch import MAX_COST, MOVE_COST, cost, parse_arch
-from cnn.weights import model_arrays, to_bytes
-from ui.canvas_input import CanvasError, canvas_rgba
+from cnn.engine.arch import MAX_COST, MOVE_COST, cost, parse_arch
+from cnn.files.weights import model_arrays, to_bytes
+from ui.core.canvas_input import CanvasError, canvas_rgba
 
 APP = str(Path(__file__).resolve().parents[1] / "app.py")
 ORIGIN = ["c8p", "c16p", "c8pc8", "c8pc16", "c16pc8", "c16pc16", "c8pc8p", "c8pc16p", "c16pc8p", "c16pc16p"]
@@ -254,7 +254,7 @@ def test_a_malformed_file_in_the_weights_folder_is_listed_as_unusable(app_env, t
 
 def test_a_session_keeps_a_bounded_number_of_models(app_env, tmp_path, monkeypatch):
     from helpers import new_app, start_training
-    from ui.session import MAX_MODELS
+    from ui.state.session import MAX_MODELS
     monkeypatch.setenv("CNN_DATA_DIR", str(tmp_path / "user-data"))
     models = {f"m{i}": cnn.build_model("c2p", seed=i) for i in range(MAX_MODELS)}
     at = start_training(new_app(session_models=models), "c2p")

@@ -11,8 +11,8 @@ from streamlit import config
 from streamlit.testing.v1 import AppTest
 
 from helpers import APP, TIMEOUT, button, draw, seven
-from ui import expiry, visitor
-from ui.store import DrawingStore
+from ui.core.store import DrawingStore
+from ui.state import expiry, visitor
 
 
 @pytest.fixture

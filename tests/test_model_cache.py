@@ -1,12 +1,12 @@
-"""The app's cache of models loaded from files (ui/model_cache.py): bounded by bytes, and a file that failed to
+"""The app's cache of models loaded from files (ui/core/model_cache.py): bounded by bytes, and a file that failed to
 load is not read again until it changes."""
 import os
 
 import pytest
 
 import cnn
-from cnn.weights import save_model
-from ui.model_cache import ModelCache, model_bytes
+from cnn.files.weights import save_model
+from ui.core.model_cache import ModelCache, model_bytes
 
 
 @pytest.fixture

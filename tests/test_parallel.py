@@ -1,4 +1,4 @@
-"""Training shared out over worker processes (cnn/parallel.py) and in chunks (Model.train_chunk)."""
+"""Training shared out over worker processes (cnn/engine/parallel.py) and in chunks (Model.train_chunk)."""
 import logging
 import os
 import signal
@@ -11,9 +11,9 @@ import numpy as np
 import pytest
 
 import cnn
-from cnn import parallel, training
-from cnn.bench import children_peak_rss_mb
-from cnn.parallel import Workers
+from cnn.engine import parallel, training
+from cnn.engine.parallel import Workers
+from cnn.studies.bench import children_peak_rss_mb
 from helpers import until
 
 pytestmark = pytest.mark.skipif(os.name != "posix", reason="worker processes are used on POSIX systems only")
@@ -61,7 +61,7 @@ def test_workers_compute_what_one_process_computes(subset):
         np.testing.assert_allclose(workers.loss_and_grads(x, labels)[2], model.loss_and_grads(x, labels)[2])
         assert workers.loss_and_grads(x[:2], labels[:2])[0] == pytest.approx(model.loss_and_grads(x[:2], labels[:2])[0])
         procs = list(workers._procs)
-        assert children_peak_rss_mb() > 10 or not os.path.exists("/proc")   # their memory, as cnn.bench sees it
+        assert children_peak_rss_mb() > 10 or not os.path.exists("/proc")   # their memory, as cnn.studies.bench sees it
     assert all(p.poll() is not None for p in procs)                   # closing ends the processes
 
 
@@ -115,7 +115,7 @@ def test_a_killed_worker_stops_training_with_a_message_and_the_weights_kept(subs
 
 
 def test_the_app_reports_a_killed_worker(subset, started):
-    from ui.jobs import TrainingJob
+    from ui.core.jobs import TrainingJob
 
     job = TrainingJob("w", cnn.build_model("c8p"), (subset["x_train"], subset["y_train"], subset["x_test"][:100],
                                                     subset["y_test"][:100]),
@@ -130,7 +130,7 @@ def test_the_app_reports_a_killed_worker(subset, started):
 
 def test_training_goes_on_in_one_process_when_workers_cannot_start(subset, started, monkeypatch, caplog):
     monkeypatch.setattr(sys, "executable", "/nonexistent/python")
-    caplog.set_level(logging.WARNING, logger="cnn.training")
+    caplog.set_level(logging.WARNING, logger="cnn.engine.training")
     history = cnn.train(cnn.build_model("c4p"), subset["x_train"], subset["y_train"], subset["x_test"][:100],
                         subset["y_test"][:100], cnn.TrainConfig(epochs=1, n_train=256, batch_size=32))
     assert len(history) == 1 and not started
@@ -151,7 +151,7 @@ def test_workers_end_when_their_parent_is_killed(tmp_path):
         import sys
         sys.path.insert(0, {str(parallel.__file__.rsplit('/cnn/', 1)[0])!r})
         import cnn
-        from cnn.parallel import Workers
+        from cnn.engine.parallel import Workers
         w = Workers(cnn.build_model("c4p"), 1, 64)
         print(w._procs[0].pid, flush=True)
         sys.stdin.read()
@@ -194,4 +194,4 @@ def test_ctrl_c_stops_the_command_line_trainer_and_its_worker_without_a_tracebac
 
 def _serving():
     ps = subprocess.run(["ps", "-eo", "args"], capture_output=True, text=True).stdout
-    return [line for line in ps.splitlines() if "cnn.parallel import serve" in line]
+    return [line for line in ps.splitlines() if "cnn.engine.parallel import serve" in line]

@@ -6,10 +6,10 @@ import pytest
 from PIL import Image, ImageDraw, ImageFile
 
 from cnn import load_model
-from cnn.data import load_subset
-from cnn.photo import MAX_BYTES, WORK, photo_to_mnist, photo_to_mnist_steps
-from cnn.photobench import CONDITIONS, main, measure, render
-from cnn.preprocess import ink_box
+from cnn.files.mnist import load_subset
+from cnn.inputs.canvas import ink_box
+from cnn.inputs.photo import MAX_BYTES, WORK, photo_to_mnist, photo_to_mnist_steps
+from cnn.studies.photobench import CONDITIONS, main, measure, render
 from helpers import assert_mnist_like, centre_of_mass, ink_box_side
 
 
@@ -208,8 +208,8 @@ def test_render_is_deterministic(digits):
 
 @pytest.mark.parametrize("seed", range(5))
 def test_pieces_are_the_8_connected_components(seed):
-    """cnn.pieces labels by propagating the smallest index with pointer jumping; a plain flood fill agrees."""
-    from cnn.pieces import _components
+    """cnn.inputs.pieces labels by propagating the smallest index with pointer jumping; a plain flood fill agrees."""
+    from cnn.inputs.pieces import _components
     mask = np.random.default_rng(seed).random((40, 50)) < 0.45
     labels = _components(mask)
     seen = np.zeros_like(mask)
@@ -232,9 +232,3 @@ def test_pieces_are_the_8_connected_components(seed):
         assert np.count_nonzero(labels == labels[start]) == len(piece)  # ... and for nothing else
     assert (labels[~mask] == -1).all()
 
-
-def test_photo_to_mnist_is_also_reachable_from_preprocess():
-    import cnn.preprocess
-    assert cnn.preprocess.photo_to_mnist is photo_to_mnist
-    with pytest.raises(AttributeError):
-        cnn.preprocess.no_such_function  # noqa: B018

@@ -3,8 +3,8 @@ import numpy as np
 import pytest
 from PIL import Image, ImageDraw
 
-from cnn.preprocess import canvas_to_mnist, canvas_to_mnist_steps, stroke_width
-from cnn.synth import TEMPLATES, draw_digit, main, make_drawings, measure
+from cnn.inputs.canvas import canvas_to_mnist, canvas_to_mnist_steps, stroke_width
+from cnn.studies.synth import TEMPLATES, draw_digit, main, make_drawings, measure
 from helpers import assert_mnist_like, centre_of_mass, ink_box_side
 
 
@@ -195,7 +195,7 @@ def test_measure_counts_per_digit():
 
 
 def test_measurement_command(monkeypatch, capsys):
-    monkeypatch.setattr("cnn.cli.load_model", lambda path: AlwaysThree())      # the tools load models through it
+    monkeypatch.setattr("cnn.files.load_model", lambda path: AlwaysThree())      # the tools load models through it
     main(["--model", "whatever.npz", "--n", "1", "--size", "140"])
     out = capsys.readouterr().out
     assert "digit 3: 100.0%" in out and "overall accuracy: 10.00%" in out

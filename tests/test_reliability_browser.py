@@ -65,7 +65,7 @@ def sidebar_form(page, arch, **numbers):
 
 def niced_threads(pid):
     """Threads of the server running at a higher nice value than the server itself: the training threads
-    (ui/jobs.py lowers their priority by 10, whatever the server's own)."""
+    (ui/core/jobs.py lowers their priority by 10, whatever the server's own)."""
     count, server = 0, Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[16]
     for stat in Path(f"/proc/{pid}/task").glob("*/stat"):
         with contextlib.suppress(OSError):                                # the thread just ended

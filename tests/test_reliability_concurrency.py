@@ -10,7 +10,7 @@ import time
 import numpy as np
 
 import cnn
-from cnn.weights import save_model
+from cnn.files.weights import save_model
 from helpers import (
     ROOT,
     SUBSET,
@@ -20,8 +20,8 @@ from helpers import (
     start_training,
     wait_for_training,
 )
-from ui import state
-from ui.jobs import TrainingJob
+from ui.core.jobs import TrainingJob
+from ui.state import registry
 
 # ---------------------------------------------------------------- concurrency: saves, loads, two sessions
 
@@ -69,7 +69,7 @@ def test_racing_first_saves_under_one_name_leave_exactly_one_winner(tmp_path, mo
 
     def session(seed):
         model = cnn.build_model("c2p", seed=seed)
-        path = state.check_save_name("same", set())                     # nobody has saved it yet
+        path = registry.check_save_name("same", set())                     # nobody has saved it yet
         start.wait()
         try:
             save_model(model, path, replace=False)
@@ -91,7 +91,7 @@ def test_two_sessions_train_at_once_and_save_under_one_name(weights, monkeypatch
     """Two app sessions (two AppTests, as two browser tabs) train at the same time, then both save as "shared":
     one file, complete; the second session is told and saves under another name. (AppTest scripts cannot run in
     parallel threads, so the saves are back to back; the race itself: the test above and the browser test below.)"""
-    from ui import admission
+    from ui.core import admission
     monkeypatch.setattr(admission, "TRAINING", admission.Admission(slots=2, max_waiting=1))   # an 8-core server
     sessions = [new_app(), new_app()]
     for at in sessions:
@@ -124,7 +124,7 @@ def test_two_sessions_train_at_once_and_save_under_one_name(weights, monkeypatch
 KILLED_SAVER = """
 import os, sys, time
 import cnn
-from cnn.weights import save_model
+from cnn.files.weights import save_model
 path, mode = sys.argv[1:]
 models = [cnn.build_model("c32pc64pd256", seed=s) for s in range(2)]
 save_model(models[0], path)
@@ -163,7 +163,7 @@ def test_a_server_killed_during_saves_leaves_a_whole_file_and_the_app_ignores_le
         kill_saver(target, "loop", delay)
         assert cnn.load_model(target).arch == "c32pc64pd256"
     print(f"temporary files left by 4 kills: {len(list(weights.glob('.killed.npz.*.tmp')))}")
-    assert set(state.weight_files()) == {"default", "c8p", "killed"}    # leftovers are never listed
+    assert set(registry.weight_files()) == {"default", "c8p", "killed"}    # leftovers are never listed
     at = new_app()
     assert not at.exception
     assert [o.split(" ")[0] for o in at.selectbox(key="model_picker_draw").options] == ["default", "c8p", "killed"]
@@ -172,8 +172,8 @@ def test_a_server_killed_during_saves_leaves_a_whole_file_and_the_app_ignores_le
 def test_a_training_run_whose_tab_is_gone_stops_by_itself(monkeypatch):
     """Closing (or reloading) the tab drops the session, not its training thread: the run notices the session
     is gone and stops after ORPHAN_SECONDS, keeping what it learned, so abandoned runs do not eat the CPU."""
-    from cnn.data import load_subset
-    monkeypatch.setattr("ui.jobs.ORPHAN_SECONDS", 0.3)
+    from cnn.files.mnist import load_subset
+    monkeypatch.setattr("ui.core.jobs.ORPHAN_SECONDS", 0.3)
     connected = threading.Event()
     connected.set()
     x_train, y_train, x_test, y_test = load_subset()

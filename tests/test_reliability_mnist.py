@@ -19,7 +19,7 @@ def _mnist_copy(folder, damage):
     """The four shared MNIST files (symbolic links) in `folder`, then one damaged: -> the MNIST_DIR to use."""
     shared = Path(os.environ["MNIST_DIR"])
     folder.mkdir()
-    for name, _, _ in cnn.data.FILES.values():
+    for name, _, _ in cnn.files.mnist.FILES.values():
         (folder / f"{name}.gz").symlink_to(shared / f"{name}.gz")
     labels, test_labels = folder / "train-labels-idx1-ubyte.gz", folder / "t10k-labels-idx1-ubyte.gz"
     if damage == "missing":
@@ -60,7 +60,7 @@ BAD_MNIST = {           # damage: (what the message says is wrong, how it says t
 def bad_mnist(tmp_path, monkeypatch):
     """-> damage(name): point MNIST_DIR at a damaged copy; downloads go to an empty cache and fail at once."""
     monkeypatch.setenv("CNN_CACHE_DIR", str(tmp_path / "cache"))
-    monkeypatch.setattr(cnn.data, "MIRRORS", ("http://127.0.0.1:9/",))   # nothing listens: refused at once
+    monkeypatch.setattr(cnn.files.mnist, "MIRRORS", ("http://127.0.0.1:9/",))   # nothing listens: refused at once
 
     def damage(kind):
         monkeypatch.setenv("MNIST_DIR", str(_mnist_copy(tmp_path / "mnist", kind)))

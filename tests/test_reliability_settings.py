@@ -36,10 +36,10 @@ def test_bad_settings_the_form_takes_are_refused_with_a_message(weights, case):
 # [min, max] (or a non-finite float) that a client sends anyway to the widget's default.
 WIDGET_BOUNDS = {   # label: (min, max, the form's default, values that must never reach TrainConfig)
     "Epochs": (1, 100, 1, [0, -3, 101]),
-    "Batch size": (1, cnn.training.MAX_BATCH, 64, [0, -64, cnn.training.MAX_BATCH + 1]),
+    "Batch size": (1, cnn.engine.training.MAX_BATCH, 64, [0, -64, cnn.engine.training.MAX_BATCH + 1]),
     "Learning rate": (0.0, None, 0.002, [-0.001, float("nan"), float("inf")]),
     "Training images": (1, 60000, 10000, [0, 60001]),
-    "Seed": (0, cnn.training.MAX_SEED, 0, [-1, 2**32, 2**40]),
+    "Seed": (0, cnn.engine.training.MAX_SEED, 0, [-1, 2**32, 2**40]),
 }
 
 

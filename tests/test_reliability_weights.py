@@ -37,7 +37,7 @@ def test_every_bad_weights_file_uploaded_is_refused_and_the_model_in_use_stays(w
     tests/test_app_learn.py's), plus a file over the 50 MB limit; a good upload afterwards still works."""
     at = new_app()
     in_use = at.session_state["model_key"]
-    too_big = b"PK\x03\x04" + bytes(cnn.weights.MAX_BYTES)
+    too_big = b"PK\x03\x04" + bytes(cnn.files.weights.MAX_BYTES)
     for name, data in [*((f"{case}.npz", data) for case, (data, _) in BAD_WEIGHTS.items()), ("huge.npz", too_big)]:
         at = at.file_uploader(key="upload_model").set_value((name, data, "application/octet-stream")).run()
         assert not at.exception, (name, at.exception)

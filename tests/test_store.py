@@ -1,4 +1,4 @@
-"""The SQLite store of the user's drawings (ui/store.py)."""
+"""The SQLite store of the user's drawings (ui/core/store.py)."""
 import io
 import sqlite3
 import threading
@@ -7,8 +7,8 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from ui import store
-from ui.store import DrawingStore, StoreError
+from ui.core import store
+from ui.core.store import DrawingStore, StoreError
 
 ROOT = Path(__file__).resolve().parents[1]
 

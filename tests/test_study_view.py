@@ -6,8 +6,9 @@ import numpy as np
 import pytest
 from streamlit.testing.v1 import AppTest
 
-from cnn import findings, study
-from ui import session, study_charts
+from cnn.studies import findings, study
+from ui.charts import study as study_charts
+from ui.state import session
 
 APP = str(Path(__file__).resolve().parents[1] / "app.py")
 PROTOCOL = dict(study.PROTOCOL, data="subset", n_train=200, n_test=200, epochs=2)

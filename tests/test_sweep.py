@@ -11,7 +11,7 @@ from pathlib import Path
 import distributed
 import pytest
 
-from cnn import study, sweep
+from cnn.studies import study, sweep
 from helpers import until
 
 ROOT = Path(__file__).resolve().parents[1]

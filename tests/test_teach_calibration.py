@@ -7,10 +7,11 @@ import pytest
 from streamlit.testing.v1 import AppTest
 
 import cnn
-from cnn import calibration, nondigits
-from cnn.data import load_subset
-from cnn.layers import softmax
-from cnn.weights import load_model, save_model
+from cnn.engine.layers import softmax
+from cnn.files.mnist import load_subset
+from cnn.files.weights import load_model, save_model
+from cnn.studies import nondigits
+from cnn.teach import calibration
 from helpers import APP, TIMEOUT
 
 
@@ -62,7 +63,7 @@ def test_the_record_is_stored_with_the_model_and_read_back(tmp_path):
 
 
 def test_a_fine_tuned_copy_does_not_claim_its_originals_temperature():
-    from cnn.finetune import FinetuneConfig, finetune
+    from cnn.teach.finetune import FinetuneConfig, finetune
     x_train, y_train, _, _ = load_subset()
     model = cnn.build_model("c4p", seed=0)
     model.meta["calibration"] = {"temperature": 1.5, "fitted_on": 10, "ece_before": 0.1, "ece_after": 0.05}
@@ -85,7 +86,7 @@ def test_the_draw_page_says_not_sure_when_no_digit_is_likely():
         import numpy as np
 
         import cnn
-        from ui import uncertainty
+        from ui.panels import uncertainty
         model = cnn.build_model("c4p")
         uncertainty.guess(model, np.full(10, 0.1))
         uncertainty.guess(model, np.eye(10)[7] * 0.99 + 0.001)

@@ -1,7 +1,7 @@
-"""The teaching views' pure chart functions (ui/teach_charts.py): what each figure holds."""
+"""The teaching views' pure chart functions (ui/charts/teach.py): what each figure holds."""
 import numpy as np
 
-from ui import teach_charts
+from ui.charts import teach as teach_charts
 
 
 def test_a_pick_map_has_one_clickable_marker_per_pixel_and_outlines_the_choice():

@@ -1,4 +1,4 @@
-"""Fool the network (cnn/adversarial.py and its tab): the gradient it follows is right (checked against
+"""Fool the network (cnn/teach/adversarial.py and its tab): the gradient it follows is right (checked against
 finite differences), the change stays a valid image, and a trained model is made to answer a chosen digit."""
 
 import numpy as np
@@ -6,8 +6,8 @@ import pytest
 from streamlit.testing.v1 import AppTest
 
 import cnn
-from cnn.adversarial import fool, target_gradient
-from cnn.data import load_subset
+from cnn.files.mnist import load_subset
+from cnn.teach.adversarial import fool, target_gradient
 from helpers import APP, TIMEOUT
 
 

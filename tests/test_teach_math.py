@@ -1,14 +1,14 @@
 """The math beside the code (Inside the network, "The math"): the code shown is the live source of
-cnn/layers.py, every layer kind is covered, and the page renders it without an exception."""
+cnn/engine/layers.py, every layer kind is covered, and the page renders it without an exception."""
 import inspect
 import textwrap
 from pathlib import Path
 
 from streamlit.testing.v1 import AppTest
 
-from cnn import layers
+from cnn.engine import layers
 from helpers import APP, TIMEOUT
-from ui import math_panel
+from ui.panels.inside import math_panel
 
 
 def shown_functions():
@@ -32,7 +32,7 @@ def test_the_code_shown_is_the_engines_source_file(app_env):
     source = Path(layers.__file__).read_text()
     for function in shown_functions():
         live = inspect.getsource(function)
-        assert live in source                                # the live source: text of cnn/layers.py on disk
+        assert live in source                                # the live source: text of cnn/engine/layers.py on disk
         assert textwrap.dedent(live).rstrip("\n") in shown  # shown whole (dedented), as it is
     assert len(at.latex) >= 2 * len(math_panel.LESSONS)
 

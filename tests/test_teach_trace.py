@@ -1,4 +1,4 @@
-"""Trace any number (cnn/trace.py and the Inside page's "Trace a number" tab): every value of every layer,
+"""Trace any number (cnn/teach/trace.py and the Inside page's "Trace a number" tab): every value of every layer,
 recomputed from the parts a trace shows, equals the engine's own number, for every kind of architecture."""
 
 import numpy as np
@@ -6,9 +6,9 @@ import pytest
 from streamlit.testing.v1 import AppTest
 
 import cnn
-from cnn.data import load_subset
-from cnn.layers import Conv3x3, MaxPool2
-from cnn.trace import stages, trace
+from cnn.engine.layers import Conv3x3, MaxPool2
+from cnn.files.mnist import load_subset
+from cnn.teach.trace import stages, trace
 from helpers import APP, TIMEOUT
 
 ARCHS = [("c8p", "relu"), ("c4c4", "relu"), ("pc4", "relu"), ("c4pp", "none"), ("c4pd8", "relu"), ("d16", "none"),

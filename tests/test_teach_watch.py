@@ -4,8 +4,8 @@ import numpy as np
 import pytest
 
 import cnn
-from cnn.data import load_subset
-from cnn.snapshots import CHANNELS, MOST, Snapshots
+from cnn.files.mnist import load_subset
+from cnn.teach.snapshots import CHANNELS, MOST, Snapshots
 from helpers import new_app, start_training, wait_for_training
 
 

@@ -1,0 +1,229 @@
+"""Turn a photo or scan of one handwritten digit into an MNIST-like 28x28 image.
+
+A photo is not a canvas: the ink may be dark on light paper or light on dark, the paper lit unevenly, the
+strokes blurred, noisy, compressed, thin or thick, with margins, ruled lines and specks around the digit.
+The steps, each kept for the app to show:
+  photo    the image as gray levels, its longer side at most WORK px (large files are decoded at reduced size)
+  ink      ink bright on black: polarity from the median (most of a picture is paper), the paper's own
+           brightness (a large morphological opening) subtracted, long thin horizontal lines removed
+  cropped  the digit alone (its connected pieces; far-away marks left out), levels stretched so the stroke
+           core is 1 and the paper 0 without a hard threshold, strokes thickened to MNIST's width if thin
+  scaled, centred   as for the canvas and for MNIST: longer side 20 px, centre of mass at the centre of 28x28
+NumPy and Pillow only.
+"""
+import io
+import os
+import warnings
+
+import numpy as np
+from PIL import Image, ImageFilter, ImageOps
+
+from cnn.inputs.canvas import BOX, STROKE, ink_box, place_by_mass, resize_area, stroke_width
+from cnn.inputs.pieces import one_digit
+
+MAX_BYTES = 20 * 2**20         # a file larger than this is refused unread
+MAX_PIXELS = 40_000_000        # width x height from the file's header; larger is refused before decoding
+MAX_DECODED = 16_000_000       # pixels decoded at once (a JPEG is decoded at 1/2, 1/4 or 1/8 of its size)
+WORK = 512                     # longer side of the working image, in pixels
+GRID = 128                     # cells along the longer side for the paper's brightness ...
+OPENING = 21                   # ... and the width, in cells, of the widest stroke (1/6 of the picture)
+MIN_CONTRAST = 0.1             # ink must stand this far (0-1) above the paper ...
+NOISE_SIGMAS = 6               # ... and this many noise levels
+STEPS = ("photo", "ink", "cropped", "scaled", "centred")
+
+
+class PhotoError(ValueError):
+    """The image cannot be read as one digit; the message says why and what to do."""
+
+
+def photo_to_mnist(image):
+    """Photo -> (28, 28) float32 in [0, 1], or None when no single digit can be found (see photo_to_mnist_steps)."""
+    return photo_to_mnist_steps(image)["centred"]
+
+
+def photo_to_mnist_steps(image):
+    """A PIL image, an array (gray, RGB or RGBA), bytes, a file-like object or a path -> dict of the STEPS
+    (None when not reached) and "reason": None, or why there is no result."""
+    steps = dict.fromkeys(STEPS)
+    steps["reason"] = None
+    try:
+        steps["photo"] = gray = to_gray(image)                        # (h, w) in [0, 1]
+        ink = _ink(gray)
+        steps["ink"] = ink / max(ink.max(), 1e-6)
+        steps["cropped"] = digit = _digit(ink)                        # (h', w') in [0, 1]
+    except PhotoError as e:
+        steps["reason"] = str(e)
+        return steps
+    h, w = digit.shape
+    scale = BOX / max(h, w)
+    scaled = resize_area(digit, max(1, round(h * scale)), max(1, round(w * scale)))
+    steps["scaled"] = np.clip(scaled, 0, 1)
+    steps["centred"] = place_by_mass(steps["scaled"])
+    return steps
+
+
+def open_image(source):
+    """bytes, a file-like object or a path -> a PIL image whose header only has been read."""
+    if isinstance(source, (bytes, bytearray, memoryview)):
+        source = io.BytesIO(source)
+    if isinstance(source, (str, os.PathLike)):
+        size = os.path.getsize(source)
+    else:
+        size = source.seek(0, io.SEEK_END)
+        source.seek(0)
+    if size > MAX_BYTES:
+        raise PhotoError(f"The file is {size / 2**20:.0f} MB; at most {MAX_BYTES // 2**20} MB is read. "
+                         "Send a smaller photo.")
+    with warnings.catch_warnings():
+        warnings.simplefilter("error", Image.DecompressionBombWarning)
+        try:
+            return Image.open(source)
+        except (OSError, ValueError, SyntaxError, Image.DecompressionBombError, Image.DecompressionBombWarning):
+            raise PhotoError("This is not an image that can be read (PNG, JPEG, WebP, GIF, BMP or TIFF).") from None
+
+
+def to_gray(image):
+    """Any input -> (h, w) float32 luminance in [0, 1], longer side at most WORK. Transparent pixels take
+    the paper's colour: black behind light ink, white behind dark ink."""
+    if isinstance(image, np.ndarray):
+        image = _array_image(image)
+    elif not isinstance(image, Image.Image):
+        image = open_image(image)
+    w, h = image.size
+    if w * h > MAX_PIXELS:
+        raise PhotoError(f"The image is {w:,} x {h:,} pixels; at most {MAX_PIXELS / 1e6:.0f} million pixels are "
+                         "read. Send a smaller photo.")
+    if min(w, h) < 8:
+        raise PhotoError(f"The image is {w} x {h} pixels: too small to hold a digit.")
+    image.draft("L", (w * WORK // max(w, h), h * WORK // max(w, h)))     # JPEG: decode at 1/2, 1/4 or 1/8
+    if image.size[0] * image.size[1] > MAX_DECODED:
+        raise PhotoError(f"The image is {w:,} x {h:,} pixels; other than a JPEG, at most {MAX_DECODED / 1e6:.0f} "
+                         "million pixels are read. Send a smaller image, or a JPEG.")
+    try:
+        image = ImageOps.exif_transpose(image)                               # phone photos: upright
+        w, h = image.size
+        if image.mode in ("I", "I;16", "I;16B", "I;16L", "F"):
+            image = _array_image(np.asarray(image, np.float32) / (65535 if image.mode.startswith("I;16") else 1))
+        alpha = image.mode in ("RGBA", "LA", "PA", "RGBa", "La") or "transparency" in image.info
+        image = image.convert("RGBA" if alpha else "L")
+        if max(image.size) > WORK:
+            image = image.resize((max(1, w * WORK // max(w, h)), max(1, h * WORK // max(w, h))), Image.BOX)
+    except (OSError, ValueError, SyntaxError, Image.DecompressionBombError) as e:
+        raise PhotoError(f"The image cannot be decoded ({e}).") from None
+    if not alpha:
+        return np.asarray(image, np.float32) / 255
+    rgba = np.asarray(image, np.float32) / 255                               # (h, w, 4)
+    lum, a = rgba[..., :3] @ np.float32([0.299, 0.587, 0.114]), rgba[..., 3]
+    shown = a > 0.5
+    paper = 0.0 if shown.any() and lum[shown].mean() > 0.5 else 1.0
+    return lum * a + paper * (1 - a)
+
+
+def _array_image(a):
+    """An array (H, W), (H, W, 1-4); bool, integers 0-255 or 0-65535, floats 0-1 or 0-255 -> a PIL image."""
+    if a.ndim == 3 and a.shape[2] == 1:
+        a = a[..., 0]
+    if a.ndim not in (2, 3) or a.size == 0 or (a.ndim == 3 and a.shape[2] not in (2, 3, 4)):
+        raise PhotoError(f"An array of shape {a.shape} is not an image: give (H, W), (H, W, 3) or (H, W, 4).")
+    if a.shape[0] * a.shape[1] > MAX_PIXELS:
+        raise PhotoError(f"The image is {a.shape[1]:,} x {a.shape[0]:,} pixels; at most "
+                         f"{MAX_PIXELS / 1e6:.0f} million pixels are read.")
+    if a.dtype == bool:
+        unit = 1
+    elif np.issubdtype(a.dtype, np.floating):
+        a = np.nan_to_num(a, nan=0.0, posinf=0.0, neginf=0.0)
+        unit = 1 if a.max() <= 1 else 255
+    elif np.issubdtype(a.dtype, np.integer):
+        unit = 255 if a.max() <= 255 else 65535
+    else:
+        raise PhotoError(f"An array of {a.dtype} is not an image.")
+    u8 = np.clip(np.asarray(a, np.float32) * (255 / unit) + 0.5, 0, 255).astype(np.uint8)
+    return Image.fromarray(u8, "L" if u8.ndim == 2 else {2: "LA", 3: "RGB", 4: "RGBA"}[u8.shape[2]])
+
+
+def _ink(gray):
+    """Gray photo -> ink (h, w) float32 >= 0, bright on black, the paper near 0. Most of the picture is paper
+    (or the table around it), so the median is; the ink lies far from it on one side."""
+    lo, median, hi = np.percentile(gray, [0.5, 50, 99.5])
+    ink = 1 - gray if median - lo > hi - median else gray             # dark ink on light paper: invert
+    return _remove_ruled_lines(np.clip(ink - _paper(ink), 0, None))
+
+
+def _paper(ink):
+    """The paper's brightness under the ink: a morphological opening over cells of 1/GRID of the image (the
+    smallest value in each cell, then in each OPENING x OPENING cells, then their largest), so strokes up to
+    that wide vanish while shadows, gradients and the table around a sheet, larger, stay; enlarged back."""
+    h, w = ink.shape
+    c = max(1, -(-max(h, w) // GRID))
+    padded = np.pad(ink, ((0, -h % c), (0, -w % c)), mode="edge")
+    cells = padded.reshape(padded.shape[0] // c, c, padded.shape[1] // c, c).min(axis=(1, 3))
+    cells = _filter(_filter(cells, np.min), np.max)
+    return np.asarray(Image.fromarray(cells, "F").resize((w, h), Image.BILINEAR), np.float32)
+
+
+def _filter(a, op):
+    """op (np.min or np.max) over each OPENING x OPENING square, as a row pass then a column pass."""
+    windows = np.lib.stride_tricks.sliding_window_view
+    a = op(windows(np.pad(a, OPENING // 2, mode="edge"), OPENING, axis=0), axis=-1)   # (h, w + OPENING - 1)
+    return op(windows(a, OPENING, axis=1), axis=-1).astype(np.float32)                # (h, w)
+
+
+def _remove_ruled_lines(ink, run=0.9, thickness=0.03):
+    """Subtract horizontal lines that cross `run` of the width and are at most `thickness` of the height thick
+    (ruled paper): each row's level along its brightest run of that length, less the same over the rows
+    around it (a 1-D opening), so broad brightness and a digit's own strokes, shorter or thicker, stay.
+    Where a stroke crosses a line (ink above or below it), the stroke is kept."""
+    h, w = ink.shape
+    if w < 20:
+        return ink
+    v = ink.copy()
+    for k in (1, 2):                                                   # a line tilted by a fraction of a degree
+        v[k:] = np.maximum(v[k:], ink[:-k])
+        v[:-k] = np.maximum(v[:-k], ink[k:])
+    windows = np.lib.stride_tricks.sliding_window_view
+    level = windows(v, int(run * w), axis=1).min(axis=2).max(axis=1)  # (h,)
+    k = int(thickness * h) + 3
+    opened = windows(np.pad(windows(np.pad(level, k, mode="edge"), 2 * k + 1).min(axis=1), k, mode="edge"),
+                     2 * k + 1).max(axis=1)                            # (h,)
+    ridge = level - opened
+    ridge[ridge < MIN_CONTRAST / 2] = 0
+    across = np.pad(ink, ((k, k), (0, 0)))
+    across = np.maximum(across[:h], across[2 * k:])                    # (h, w): the ink k rows above or below
+    return np.maximum(np.clip(ink - ridge[:, None], 0, None), np.where(ridge[:, None] > 0, np.minimum(ink, across), 0))
+
+
+def _digit(ink):
+    """Ink -> the digit alone, cropped, levels stretched to [0, 1], strokes at least MNIST's width."""
+    p = np.pad(ink, 1, mode="edge")
+    smooth = sum(p[i:i + ink.shape[0], j:j + ink.shape[1]] for i in range(3) for j in range(3)) / 9  # 3x3 mean
+    base = float(np.median(smooth))
+    noise = 1.4826 * float(np.median(np.abs(smooth - base)))          # robust: most pixels are paper
+    peak = float(smooth.max()) - base
+    if peak < max(MIN_CONTRAST, NOISE_SIGMAS * noise):
+        raise PhotoError("No digit found: nothing stands out from the paper. Write the digit darker, or "
+                         "take the photo closer and in even light.")
+    mask = smooth > base + max(0.35 * peak, 3 * noise)                 # the strokes, for finding the digit only
+    keep = one_digit(mask)                                            # (h, w) bool: the digit's pieces, widened
+    if keep is None:
+        raise PhotoError("More than one digit (or a large mark far from the digit) is in the picture: crop it "
+                         "to one digit.")
+    box = ink_box(keep & mask)
+    core = np.percentile(ink[box][mask[box] & keep[box]], 75)
+    floor = base + 3 * noise
+    digit = np.clip((ink[box] - floor) / max(core - floor, 1e-6), 0, 1) * keep[box]
+    if max(digit.shape) < 8:
+        raise PhotoError(f"The digit is only {max(digit.shape)} pixels tall here: take the photo closer.")
+    return _thicken(digit.astype(np.float32), mask[box] & keep[box])
+
+
+def _thicken(digit, strokes):
+    """Grey dilation until the strokes, once the longer side is BOX px, are about STROKE px wide; strokes
+    already that wide or wider are left alone (no thinning: it opens the loops of thin 0s, 6s, 8s, 9s)."""
+    width = stroke_width(strokes)                                     # the smoothed mask: noise adds no edges
+    longer = max(digit.shape)
+    d = (STROKE * longer / BOX - width) / (2 * (1 - STROKE / BOX))    # as preprocess._set_stroke_width
+    grow = round(d)
+    if grow < 1:
+        return digit
+    padded = np.pad(digit, grow)
+    return np.asarray(Image.fromarray(padded, "F").filter(ImageFilter.MaxFilter(2 * grow + 1)), np.float32)

@@ -1,0 +1,1 @@
+"""Panels of the Inside the network page."""

@@ -1,0 +1,265 @@
+"""The sidebar on every page: a training form, the live progress of a run, and the models trained here."""
+import dataclasses
+
+import streamlit as st
+
+import cnn
+from cnn.engine.arch import HELP
+from cnn.engine.training import MAX_BATCH, MAX_SEED
+from cnn.files.mnist import load_subset
+from cnn.files.weights import save_model, to_bytes
+from ui.charts import basic as charts
+from ui.core import admission
+from ui.core.jobs import TrainingJob
+from ui.core.model_cache import model_bytes
+from ui.panels.draw import corrections
+from ui.panels.inside import watch_panel
+from ui.state import registry, session, visitor
+
+POLL_SECONDS = 0.5
+MNIST, SUBSET = "MNIST (60,000 images)", "Committed subset (1,000 images)"
+
+
+def render():
+    _collect_finished_job()
+    with st.sidebar:
+        st.header("Train a model", divider="gray")
+        request, messages = _form()
+        if request is None and "retry_on_subset" in st.session_state:
+            request = dict(st.session_state.pop("retry_on_subset"), source=SUBSET)
+        if request is not None:
+            _start(request, messages)
+        if session.training_job() is not None:
+            _job_panel()
+        _my_models()
+
+
+CUSTOM_ARCH = "sidebar_arch"     # the form's "…or type your own" architecture input
+
+
+def _form():
+    """The hyperparameters: (a dict when Start was pressed, else None; a container for messages)."""
+    d = cnn.TrainConfig()
+    job = session.training_job()
+    busy = job is not None and not job.done
+    if (arch := session.take_train_arch()) is not None:       # asked for by another page (the Compare study)
+        st.session_state[CUSTOM_ARCH] = arch
+    with st.form("train_form", border=False):
+        preset = st.selectbox("Architecture", registry.ORIGIN_CONFIGS, index=registry.ORIGIN_CONFIGS.index("c16pc16"),
+                              help="The origin's configurations: c<N> is a 3x3 convolution with N filters, "
+                                   "p a 2x2 max pooling; a softmax layer always ends the network.")
+        custom = st.text_input("…or type your own", placeholder="e.g. c32pc64pd128", max_chars=100,
+                               key=CUSTOM_ARCH, help="Overrides the preset when filled. " + HELP)
+        left, right = st.columns(2)
+        epochs = left.number_input("Epochs", min_value=1, max_value=100, value=1)
+        batch = right.number_input("Batch size", min_value=1, max_value=MAX_BATCH, value=d.batch_size, step=16)
+        lr = left.number_input("Learning rate", min_value=0.0, value=d.lr, step=0.0005, format="%g")
+        seed = right.number_input("Seed", min_value=0, max_value=MAX_SEED, value=d.seed)
+        n_train = st.number_input("Training images", min_value=1, max_value=60000, value=10000, step=1000)
+        source = st.radio("Training data", [MNIST, SUBSET], help="The subset ships with the repository and "
+                          "needs no download.")
+        with st.expander("More options"):
+            optimizer = st.selectbox("Optimizer", ["adam", "sgd"], index=["adam", "sgd"].index(d.optimizer))
+            activation = st.selectbox("Activation", cnn.engine.spec.ACTIVATIONS,
+                                      help="'none' reproduces the origin's networks, which had no activation.")
+        submitted = st.form_submit_button("Start training", type="primary", disabled=busy,
+                                          icon=":material/model_training:", width="stretch")
+    messages = st.container()                          # errors show right under the form
+    if not submitted:
+        return None, messages
+    return dict(arch=(custom or "").strip() or preset, epochs=int(epochs), lr=float(lr), batch_size=int(batch),
+                seed=int(seed), n_train=int(n_train), optimizer=optimizer, activation=activation,
+                source=source), messages
+
+
+def _start(request, box):
+    """Check the request, load the data and start a training thread; errors are shown inline in `box`."""
+    if session.training_job() is not None and not session.training_job().done:
+        return                                         # one run per session (the button is disabled meanwhile)
+    if session.room_for_model():
+        box.error(f"**Not started:** {session.room_for_model()}.")
+        return
+    fields = {f.name for f in dataclasses.fields(cnn.TrainConfig)}
+    config = cnn.TrainConfig(**{k: v for k, v in request.items() if k in fields})
+    try:
+        spec = cnn.NetSpec(request["arch"], request["activation"])
+    except cnn.ArchError as e:
+        box.error(f"**Architecture:** {e}")
+        return
+    try:
+        data = _load_data(request["source"], box)
+    except cnn.MnistError as e:
+        box.error("**MNIST is not available.** " + visitor.tell(e, "The server cannot read the MNIST files."))
+        box.button("Train on the committed subset instead", key="use_subset",
+                   on_click=lambda: st.session_state.update(retry_on_subset=request))
+        return
+    if request["source"] == SUBSET and config.n_train > len(data[0]):
+        config.n_train = len(data[0])
+        box.info(f"The subset holds {len(data[0]):,} training images; training on all of them.")
+    try:
+        config.validate(len(data[0]))
+        model = cnn.build_model(spec, seed=config.seed)
+    except ValueError as e:
+        box.error(f"**Settings:** {e}")
+        return
+    n = st.session_state.get("job_counter", 0) + 1
+    job = TrainingJob(f"{spec.arch}-{n}", model, data, config, alive=registry.session_alive(),
+                      admission=admission.TRAINING)
+    job.recorder = watch_panel.recorder(model, data, config)          # snapshots for "Watch it learn"
+    try:
+        job.start()
+    except admission.Busy as e:
+        box.error(f"**Not started:** {e}")
+        return
+    st.session_state["job_counter"], st.session_state[session.JOB], st.session_state["job_collected"] = n, job, False
+
+
+def _load_data(source, box):
+    if source == SUBSET:
+        return load_subset()
+    with box.status("Loading MNIST…") as status:
+        bar = st.progress(0.0)
+        data = cnn.load_mnist(progress=lambda message, fraction: bar.progress(fraction or 0.0, text=message))
+        status.update(label="MNIST ready", state="complete")
+    return data
+
+
+def _collect_finished_job():
+    """Once a run has ended, its model joins this session's models and becomes the selected one."""
+    job = session.training_job()
+    if job is None or not job.done or st.session_state.get("job_collected"):
+        return
+    st.session_state["job_collected"] = True
+    if job.model.history:                      # at least one (possibly partial) epoch was recorded
+        registry.session_models()[job.name] = job.model
+        registry.select(f"session:{job.name}")
+        st.session_state["my_model"] = job.name       # and the one the save and download buttons act on
+
+
+def _job_panel():
+    job = session.training_job()
+    st.fragment(run_every=None if job.done else POLL_SECONDS)(_job_status)()
+
+
+def _job_status():
+    """Progress, live curves and Stop; polled every POLL_SECONDS while the thread trains."""
+    job = session.training_job()
+    s = job.snapshot()
+    cfg = job.config
+    if s["status"] == "left" or (s["status"] == "queued" and s["position"]):
+        _queue_status(job, s)
+        return
+    if s["status"] == "failed":
+        label, st_state = f"{job.name}: failed", "error"
+    elif job.done:
+        acc = s["epochs"][-1]["test_acc"] if s["epochs"] else None
+        how = "stopped" if s["status"] == "stopped" else "done"
+        label, st_state = f"{job.name}: {how}" + (f", {acc:.1%} test accuracy" if acc is not None else ""), "complete"
+    else:
+        label, st_state = f"Training {job.name}…", "running"
+    with st.status(label, state=st_state, expanded=not job.done or s["status"] == "failed"):
+        text = (f"epoch {s['epoch']}/{cfg.epochs} · batch {s['batch']}/{s['n_batches']}"
+                + (f" · loss {s['loss']:.3f}" if s["loss"] is not None else "") + f" · {s['elapsed']:.0f} s")
+        st.progress(s["fraction"], text=text)
+        if s["points"] or s["epochs"]:
+            st.plotly_chart(charts.training_figure(s["points"], s["epochs"]), key="live_training",
+                            config={"displayModeBar": False})
+            st.caption("Blue: training (running mean over the epoch so far); orange: test, after each epoch.")
+        if s["error"]:
+            st.error(s["error"])
+        if not job.done:
+            st.button("Stop", on_click=_stop, args=(job,), key="stop_training", icon=":material/stop_circle:",
+                      disabled=s["status"] == "stopping", width="stretch",
+                      help="Stops within a second and keeps the model trained so far.")
+    if job.done and not st.session_state.get("job_collected"):
+        st.rerun()                                    # the whole app picks up the new model
+
+
+def _queue_status(job, s):
+    """A run waiting for a slot: its place in the queue, and a button to leave it."""
+    if s["status"] == "left":
+        st.info(f"{job.name} left the queue without training.", icon=":material/logout:")
+        return
+    slots = admission.TRAINING.slots
+    ahead = s["position"] - 1
+    with st.status(f"{job.name}: waiting, number {s['position']} in the queue", state="running", expanded=True):
+        st.write(f"This server trains {slots} model{'s' * (slots != 1)} at a time, for every visitor. Yours starts "
+                 + (f"when the {ahead} run{'s' * (ahead != 1)} ahead of it and " if ahead > 0 else "when ")
+                 + f"the one{'s' * (slots != 1)} training now {'are' if slots != 1 else 'is'} done "
+                 "(or stopped); keep this tab open.")
+        st.button("Leave the queue", on_click=_stop, args=(job,), key="leave_queue", icon=":material/logout:",
+                  width="stretch")
+
+
+def _stop(job):
+    job.stop()
+    job.wait(timeout=1.0)        # usually ends within a part of a batch: show the result in this rerun
+
+
+def _my_models():
+    """This session's models: use, save (locally into weights/, in public mode into the visitor's own models),
+    download or remove one; then what is kept and who sees it."""
+    models = registry.session_models()
+    if models:
+        st.header("Your models", divider="gray")
+        name = st.selectbox("Trained in this session", list(models), key="my_model")
+        model = models[name]
+        st.caption(f"{registry.describe(model)} test accuracy · {model.n_params:,} parameters")
+        use, remove = st.columns(2)
+        if session.model_key() != f"session:{name}":
+            use.button("Use for prediction", key="use_model", on_click=registry.select, args=(f"session:{name}",))
+        remove.button("Remove", key="remove_model", on_click=_remove, args=(name,),
+                      help="Forget this model in this session (download or save it first to keep it).")
+        _save_form(name, model)
+        npz = st.session_state.get("npz_bytes")              # one download copy: the model shown here
+        if npz is None or npz[:2] != (name, id(model)):
+            npz = st.session_state["npz_bytes"] = (name, id(model), to_bytes(model))
+        st.download_button("Download .npz", data=npz[2], file_name=f"{name}.npz", mime="application/octet-stream",
+                           icon=":material/download:", key="download_model")
+    with st.expander("Your data: what is kept", icon=":material/lock:"):
+        st.markdown(visitor.privacy_note())
+
+
+def _save_form(name, model):
+    public = visitor.public()
+    with st.form("save_form", border=False):
+        target = st.text_input("Save as", value=name, max_chars=64, help="Letters, digits, - and _. " + (
+            "Kept for you only (see Your data below)." if public else
+            "Saved into weights/; shipped files are never replaced."))
+        save = st.form_submit_button("Save to my models" if public else "Save to weights/", icon=":material/save:")
+    if save:
+        _save(model, target, registry.saved_here())
+
+
+def _save(model, target, saved):
+    public = visitor.public()
+    try:
+        path = registry.check_save_name(target, saved)
+        if public:
+            visitor.check_room(model_bytes(model))
+            visitor.claim()
+            path.parent.mkdir(exist_ok=True)
+        save_model(model, path, replace=path.stem in saved)     # only this session's (visitor's) own files
+    except ValueError as e:                                      # a bad name, or a quota (QuotaError)
+        st.error(f"Not saved: {e}.")
+    except FileExistsError:
+        st.error(f"Not saved: weights/{path.name} was just saved by another session; choose another name.")
+    except OSError as e:
+        where = visitor.tell(e, "the server cannot store it now") if public else \
+            f"cannot write to weights/ ({e.strerror or e})"
+        st.error(f"Not saved: {where}. The model is still here; download it instead.")
+    else:
+        if not public:
+            saved.add(path.stem)
+        st.success(f"Saved as **{path.stem}** in your models: every page's model list offers it." if public
+                   else f"Saved as weights/{path.name}.")
+
+
+def _remove(name):
+    """Forget a session model; when it was in use, the first model in the list takes its place."""
+    registry.session_models().pop(name, None)
+    st.session_state.pop("my_model", None)
+    corrections.record_uploads()
+    if session.model_key() == f"session:{name}":
+        keys = registry.options()
+        registry.select(keys[0] if keys else None)

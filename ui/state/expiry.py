@@ -1,0 +1,58 @@
+"""Public mode's clean-up: a visitor's activity is stamped on their folder, and expired folders are deleted."""
+import logging
+import shutil
+import threading
+import time
+
+import streamlit as st
+from streamlit import runtime
+
+from ui.core.store import StoreError
+from ui.state import visitor
+
+LOG = logging.getLogger(__name__)
+LAST_TOUCH = "visitor_touched"           # when this session last stamped its visitor's folder (time.time())
+_lock = threading.Lock()
+_last_sweep = [0.0]
+
+
+def on_run():
+    """Every run of the app in public mode: stamp this visitor's folder (once a minute at most), and delete
+    expired visitors' folders (once per CNN_SWEEP_SECONDS per server at most)."""
+    now = time.time()
+    try:
+        if now - st.session_state.get(LAST_TOUCH, 0) >= visitor.TOUCH_SECONDS:
+            st.session_state[LAST_TOUCH] = now
+            if visitor.folder().is_dir():
+                visitor.claim()
+        sweep(now)
+    except (StoreError, OSError) as e:                 # the pages say so where the data is used
+        LOG.warning("visitors' data: %s", e)
+
+
+def sweep(now=None, force=False):
+    """Delete the folders of visitors inactive for CNN_EXPIRY_HOURS, and of anonymous visitors whose tab has
+    been closed (its session ended) for CNN_CLOSED_TAB_SECONDS. -> the names of the folders deleted."""
+    now, lim = now or time.time(), visitor.limits()
+    with _lock:
+        if not force and now - _last_sweep[0] < lim.sweep_s:
+            return []
+        _last_sweep[0] = now
+    root = visitor.root()
+    gone = [p for p in (sorted(root.iterdir()) if root.is_dir() else []) if p.is_dir() and _expired(p, now, lim)]
+    for path in gone:
+        shutil.rmtree(path, ignore_errors=True)
+    return [p.name for p in gone]
+
+
+def _expired(path, now, lim):
+    try:
+        idle = now - (path / visitor.SEEN).stat().st_mtime
+    except OSError:
+        idle = now - path.stat().st_mtime              # a folder being created, or damaged: its own time
+    if idle > lim.hours * 3600:
+        return True
+    owner = path / visitor.OWNER
+    if idle <= lim.grace_s or not owner.is_file() or not runtime.exists():
+        return False
+    return not runtime.get_instance().is_active_session(owner.read_text().strip())
