@@ -63,7 +63,8 @@ if model is None or image is None:
 
 probs = model.predict_proba(image[None])[0]                            # (10,)
 with preview:
-    st.image(charts.upscale(image, 5), caption="The 28x28 input")
+    st.image(charts.upscale(image, 5), caption="The 28x28 input",
+             alt="The 28x28 image the network reads" + ("" if label is None else f": a {label}"))
     st.metric("Prediction", str(int(probs.argmax())), delta=f"{probs.max():.1%} probability", delta_color="off",
               delta_arrow="off", help=None if label is None else f"The true label is {label}.")
 

@@ -36,7 +36,7 @@ def probability_bars(probs, height=180):
         bars.append(
             f'<div title="digit {d}: {p:.1%}" style="flex:1;display:flex;flex-direction:column;'
             f'justify-content:flex-end;align-items:center;height:100%">'
-            f'<span style="font-size:0.7rem;opacity:0.75;white-space:nowrap">{p:.0%}</span>'
+            f'<span style="font-size:0.7rem;opacity:0.85;white-space:nowrap">{p:.0%}</span>'
             f'<div data-digit="{d}" data-p="{p:.6f}" style="width:70%;height:{100 * p:.2f}%;min-height:1px;'
             f'background:{color};border-radius:2px 2px 0 0"></div></div>')
     digits = "".join(f'<span style="flex:1;text-align:center;font-weight:{"600" if d == best else "400"}">{d}</span>'
@@ -47,7 +47,7 @@ def probability_bars(probs, height=180):
             f'background-clip:content-box;border-bottom:1px solid rgba(128,128,128,0.6)">{"".join(bars)}</div>'
             f'<div style="display:flex;gap:2px;margin-top:2px">{digits}</div>'
             f'<div style="text-align:center;font-size:0.75rem;opacity:0.7">digit</div>'
-            f'<div style="font-size:0.875rem;opacity:0.6;margin-top:0.5rem">Softmax probabilities of the ten '
+            f'<div style="font-size:0.875rem;opacity:0.8;margin-top:0.5rem">Softmax probabilities of the ten '
             f'digits: the network\'s confidence in each.</div></div>')
 
 
@@ -66,10 +66,10 @@ def figures_html(figures, caption=""):
         f'<figure data-name="{escape(name)}" style="margin:0 0 0.5rem 0">'
         f'<img src="{png_data_uri(image)}" alt="{escape(text)}" style="display:block;max-width:100%;'
         f'image-rendering:pixelated">'
-        f'<figcaption style="font-size:0.875rem;opacity:0.6;margin-top:0.25rem">{escape(text)}</figcaption>'
+        f'<figcaption style="font-size:0.875rem;opacity:0.8;margin-top:0.25rem">{escape(text)}</figcaption>'
         f'</figure>'
         for image, text, name in figures)
-    note = f'<div style="font-size:0.875rem;opacity:0.6">{caption}</div>' if caption else ""
+    note = f'<div style="font-size:0.875rem;opacity:0.8">{caption}</div>' if caption else ""
     return f'<div style="display:flex;flex-wrap:wrap;gap:0 1.5rem">{items}</div>{note}'
 
 
