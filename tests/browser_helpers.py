@@ -158,6 +158,13 @@ def screenshot(page, name):
     page.set_viewport_size({"width": 1400, "height": 1000})
 
 
+def doc_shot(locator, name):
+    """A screenshot of one element (a small PNG) for the docs: docs/<name>.png."""
+    locator.scroll_into_view_if_needed()
+    locator.page.wait_for_timeout(300)
+    locator.screenshot(path=str(ROOT / "docs" / f"{name}.png"))
+
+
 def go_to(page, title):
     page.get_by_test_id("stSidebarNav").get_by_role("link", name=title).click()
     page.get_by_role("heading", level=1).first.wait_for()

@@ -31,6 +31,7 @@ def render():
             _start(request, messages)
         if session.training_job() is not None:
             _job_panel()
+        _offer()
         _my_models()
 
 
@@ -125,15 +126,39 @@ def _load_data(source, box):
 
 
 def _collect_finished_job():
-    """Once a run has ended, its model joins this session's models and becomes the selected one."""
+    """Once a run has ended, its model joins this session's models and is offered (see _offer); the model in
+    use stays until the student chooses: a guess must not change under their eyes because a run ended."""
     job = session.training_job()
     if job is None or not job.done or st.session_state.get("job_collected"):
         return
     st.session_state["job_collected"] = True
     if job.model.history:                      # at least one (possibly partial) epoch was recorded
         registry.session_models()[job.name] = job.model
-        registry.select(f"session:{job.name}")
-        st.session_state["my_model"] = job.name       # and the one the save and download buttons act on
+        st.session_state[OFFER] = job.name
+        st.session_state["my_model"] = job.name       # the one the save and download buttons act on
+
+
+OFFER = "offered_model"          # a model just trained here, offered with "Use it" until used or dismissed
+
+
+def _offer():
+    name = st.session_state.get(OFFER)
+    if name not in registry.session_models() or session.model_key() == f"session:{name}":
+        st.session_state.pop(OFFER, None)
+        return
+    model = registry.session_models()[name]
+    with st.container(border=True, key="offer"):
+        st.markdown(f"**{name} is ready** ({registry.describe(model)} test accuracy). The pages still use the "
+                    "model chosen before; use the new one?")
+        use, later = st.columns(2)
+        use.button("Use it", key="use_offered", type="primary", on_click=_use_offered, args=(name,),
+                   icon=":material/check:")
+        later.button("Not now", key="dismiss_offer", on_click=lambda: st.session_state.pop(OFFER, None))
+
+
+def _use_offered(name):
+    registry.select(f"session:{name}")
+    st.session_state.pop(OFFER, None)
 
 
 def _job_panel():
