@@ -10,8 +10,11 @@ import plotly.graph_objects as go
 from cnn.studies import findings, study
 from cnn.studies.experiment import CONFIGURATIONS as ORIGIN_CONFIGS
 
-AXES = {"params": "parameters", "epoch_s": "seconds per epoch (one process)"}
-HOVER = {"params": "%{x:,} parameters", "epoch_s": "%{x:.2f} s per epoch"}
+AXES = {"params": "parameters (log scale)", "cpu_epoch_s": "CPU seconds per epoch, one thread (log scale)",
+        "epoch_s": "wall-clock seconds per epoch on a shared machine (log scale)"}
+HOVER = {"params": "%{x:,} parameters", "cpu_epoch_s": "%{x:.2f} CPU s per epoch",
+         "epoch_s": "%{x:.2f} s per epoch (wall clock)"}
+FULL_RUNS = "97-99%"       # the origin's ten trained fully (the other view), for the protocol note
 FRONT = "#ff4b4b"                                           # the Pareto front (the app's accent colour)
 DEPTHS = ["#9ecae1", "#4292c6", "#08519c", "#08306b", "#41ab5d", "#006d2c"]   # 1, 2, 3, ... convolutions
 
@@ -34,7 +37,76 @@ def summary(records, protocol):
     with a column saying which are the origin's ten."""
     table = pd.DataFrame(findings.summarise(records, protocol))
     table["origin"] = table["arch"].isin(ORIGIN_CONFIGS)
+    cpu = {}                                 # arch -> CPU seconds per epoch of each run (None when not recorded)
+    for r in records:
+        if study.protocol_key(r["protocol"]) == protocol:
+            seconds = r.get("cpu_s", r.get("train_cpu_s"))
+            cpu.setdefault(r["arch"], []).append(None if seconds is None else seconds / r["protocol"]["epochs"])
+    table["cpu_epoch_s"] = [np.nan if None in cpu[a] else float(np.median(cpu[a])) for a in table["arch"]]
+    if table["cpu_epoch_s"].notna().all():
+        table["front_cpu_epoch_s"] = findings.pareto(table["cpu_epoch_s"], table["acc"])
     return table
+
+
+def time_axis(table):
+    """'cpu_epoch_s' when every run of the table recorded its CPU time, else 'epoch_s' (wall clock)."""
+    return "cpu_epoch_s" if "front_cpu_epoch_s" in table and table["cpu_epoch_s"].notna().all() else "epoch_s"
+
+
+def protocol_note(protocol):
+    """Why the study's accuracies are lower than the fully trained runs' (markdown)."""
+    p = json.loads(protocol)
+    return (f"**The study's protocol:** every network trains on the first {p.get('n_train', 0):,} training images "
+            f"for {p.get('epochs')} epochs ({p.get('optimizer')}, learning rate {p.get('lr')}), then is tested on "
+            f"{p.get('n_test', 0):,} test images. A short run, so that 100+ networks fit in a few hours: its "
+            f"accuracies are lower than those of the origin's ten trained fully on 60,000 images ({FULL_RUNS}, the "
+            "other view), and small or deep networks that learn slowly fall furthest behind. Compare the points "
+            "with each other, not with those runs.")
+
+
+def chart_note(table, time_axis):
+    """What the time axis measures, and which points lie below the charts' accuracy floor."""
+    note = ("Time: the CPU time of each run's one training thread per epoch, median over seeds (it hardly changes "
+            "with the machine's load)." if time_axis == "cpu_epoch_s" else
+            "Time: wall-clock seconds per epoch measured during the sweep, median over seeds, on a machine shared "
+            "with other work: they vary (these records hold no CPU time), so read the time chart as a rough order.")
+    low = table[table["acc"] < accuracy_floor(table)].sort_values("acc")
+    if len(low):
+        note += (f" Below the charts' floor ({accuracy_floor(table):.0%}), left out to spread the others: "
+                 + ", ".join(f"{a} ({acc:.0%})" for a, acc in zip(low["arch"], low["acc"], strict=True)) + ".")
+    return note
+
+
+def accuracy_floor(table):
+    """The accuracy axis starts here: a whole 5% step under nine tenths of the architectures, so that a few very
+    weak ones do not squash the rest into a band."""
+    if table.empty:
+        return 0.0
+    return float(np.floor((table["acc"].quantile(0.1) - 0.01) * 20) / 20)
+
+
+def log_ticks(lo, hi, seconds):
+    """Tick values and labels 1, 2, 5, 10, ... covering [lo, hi]: "2k", "10k", "100k" or "0.5 s", "1 s"."""
+    values = [m * 10.0 ** e for e in range(int(np.floor(np.log10(lo))), int(np.ceil(np.log10(hi))) + 1)
+              for m in (1, 2, 5)]
+    values = [v for v in values if lo / 3 <= v <= hi * 3]
+    if seconds:
+        return values, [f"{v:g} s" for v in values]
+    return values, [f"{v / 1e6:g}M" if v >= 1e6 else f"{v / 1e3:g}k" if v >= 1e3 else f"{v:g}" for v in values]
+
+
+def train_request(arch, protocol, row):
+    """The sidebar form's settings that repeat the study's run of `arch` (seed 0), and what it will take."""
+    p = json.loads(protocol)
+    request = dict(arch=arch, epochs=int(p["epochs"]), n_train=int(p["n_train"]), seed=0, lr=float(p["lr"]),
+                   batch_size=int(p["batch_size"]), optimizer=p["optimizer"], activation=p.get("activation", "relu"),
+                   source="MNIST (60,000 images)" if p.get("data") == "mnist" else "Committed subset (1,000 images)")
+    per_epoch = row["cpu_epoch_s"] if np.isfinite(row.get("cpu_epoch_s", np.nan)) else row["epoch_s"]
+    cost = (f"The sidebar is set to the study's protocol: {p['n_train']:,} images x {p['epochs']} epochs, seed 0, "
+            f"{p['optimizer']} {p['lr']}, batch {p['batch_size']}. In the study an epoch of {arch} took about "
+            f"{per_epoch:.1f} s, so expect about {per_epoch * p['epochs']:.0f} s of training plus the tests "
+            "(longer when the server is busy).")
+    return request, cost
 
 
 def filter_summary(table, depths, pools, widths):
@@ -53,7 +125,8 @@ def tradeoff_figure(table, x="params", height=420):
                      symbol_map={"origin's ten": "diamond", "sampled": "circle"}, color_discrete_sequence=DEPTHS,
                      category_orders={"depth": [str(d) for d in sorted(table["depth"].unique())]},
                      labels={x: AXES[x], "acc": "test accuracy (mean over seeds)", "depth": "convolutions"})
-    fig.update_traces(marker=dict(size=8, line=dict(width=0.5, color="white")), error_y=dict(thickness=1, width=0),
+    fig.update_traces(marker=dict(size=8, opacity=0.75, line=dict(width=0.5, color="white")),
+                      error_y=dict(thickness=1, width=0),
                       hovertemplate="<b>%{customdata[0]}</b><br>" + HOVER[x] + "<br>test accuracy %{y:.2%} "
                                     "± %{customdata[2]:.2%} (%{customdata[1]} seeds)<extra></extra>")
     front = t[t[f"front_{x}"]].sort_values(x)
@@ -62,7 +135,13 @@ def tradeoff_figure(table, x="params", height=420):
     origin = t[t["origin"]]
     fig.add_trace(go.Scatter(x=origin[x], y=origin["acc"], mode="text", text=origin["arch"], showlegend=False,
                              textposition="top center", textfont=dict(size=9), hoverinfo="skip"))
-    fig.update_layout(height=height, margin=dict(l=10, r=10, t=30, b=10), yaxis_tickformat=".1%",
+    values, labels = log_ticks(t[x].min(), t[x].max(), seconds=x != "params")
+    fig.update_xaxes(tickvals=values, ticktext=labels)
+    top = float(t["hi"].max()) if len(t) else 1.0
+    fig.update_yaxes(range=[accuracy_floor(t), min(1.0, top + 0.01)], tickformat=".0%", dtick=0.05)
+    # hovermode x unified would hide which point is which; "closest" with a short hover distance lets the label
+    # go once the pointer leaves the point, and the selection (a click) shows below the chart, not in a label.
+    fig.update_layout(height=height, margin=dict(l=10, r=10, t=30, b=10), hoverdistance=10,
                       legend=dict(orientation="h", y=-0.2), clickmode="event+select")
     return fig
 
