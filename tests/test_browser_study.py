@@ -40,7 +40,7 @@ def test_clicking_a_point_shows_its_curves_and_fills_the_sidebar(app_weights, tm
             expect(sidebar.get_by_role("textbox", name="…or type your own")).to_have_value("")
             expect(sidebar.get_by_role("spinbutton", name="Training images")).to_have_value("200")
             expect(sidebar.get_by_role("spinbutton", name="Epochs")).to_have_value("2")
-            expect(page.get_by_text("The sidebar is set to the study's protocol: 200 images x 2 epochs")).to_be_visible()
+            expect(page.get_by_text("set to the study's protocol: 200 images x 2 epochs")).to_be_visible()
             ctx.close()
     finally:
         stop_server(proc)

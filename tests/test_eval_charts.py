@@ -30,6 +30,7 @@ def test_per_class_figure_highlights_the_weakest_digit():
     colors = list(fig.data[0].marker.color)
     assert colors[4] == eval_charts.HIGHLIGHT and colors.count(eval_charts.HIGHLIGHT) == 1
     assert fig.layout.yaxis.range[1] == 1
+    assert fig.layout.yaxis.range[0] == 0.85 and "axis from 85%" in fig.layout.yaxis.title.text   # said, not silent
 
 
 def test_per_class_figure_with_absent_digits():

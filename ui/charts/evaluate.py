@@ -59,7 +59,9 @@ def per_class_figure(per_class, counts):
                       customdata=np.asarray(counts), hovertemplate="digit %{x}: %{y:.2%} of %{customdata} images"
                       "<extra></extra>")
     low = np.nanmin(acc) if np.isfinite(acc).any() else 0.0
-    fig.update_yaxes(range=[max(0.0, min(0.9, low - 0.02)), 1], tickformat=".0%", fixedrange=True)
+    floor = float(np.floor(max(0.0, min(0.9, low - 0.02)) * 20) / 20)                 # a whole 5% step
+    fig.update_yaxes(range=[floor, 1], tickformat=".0%", fixedrange=True,
+                     title_text=f"accuracy (axis from {floor:.0%}, zoomed)" if floor > 0 else "accuracy")
     fig.update_xaxes(tickmode="linear", dtick=1, fixedrange=True)
     return _compact(fig, 260)
 
