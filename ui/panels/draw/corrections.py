@@ -28,10 +28,11 @@ def explain(model, x28, digit):
     figures = []
     for name, title, heat in [("saliency", "Saliency", cnn.saliency(model, x28, digit)),
                               ("occlusion", "Occlusion", occlusion(model, x28, digit, patch=4))]:
-        image, lim = eval_charts.attribution_image(heat)
-        figures.append((image, f"{title} for {digit} (colour bar: -{lim:.2g} to +{lim:.2g})", name))
-    red, blue = '<b style="color:#d62728">red</b>', '<b style="color:#1f77b4">blue</b>'
+        image, lim = eval_charts.attribution_image(heat, ink=x28)
+        figures.append((image, f"{title} for {digit}. Colour bar: blue -{lim:.2g}, white 0, red +{lim:.2g}", name))
+    red, blue = '<b style="color:#c62828">red</b>', '<b style="color:#1f5f9f">blue</b>'
     st.html(charts.figures_html(figures, caption=(
+        "The grey line is the outline of the digit as the network sees it (28x28). "
         f"<b>Saliency</b>: the gradient of the score of {digit} for each input pixel; {red} where more ink "
         f"would make the network surer it is a {digit}, {blue} where less. <b>Occlusion</b>: how much the score "
         f"of {digit} drops when a 4x4 square there is blanked out; {red} marks the strokes the guess depends "
