@@ -5,11 +5,10 @@ import streamlit as st
 import cnn
 from cnn.teach.trace import stages
 from ui.charts import basic as charts
-from ui.panels.inside import fool_panel, math_panel, trace_panel, watch_panel
+from ui.panels.inside import filters_panel, fool_panel, math_panel, trace_panel, watch_panel
 from ui.state import cached, registry, session
 
 MAX_MAPS = 64          # channels drawn per layer; wider layers show their first MAX_MAPS
-MAX_FILTER_SIDE = 32   # input and output channels drawn per filter grid
 SOURCE = "inside_source"                                           # this page's image picker
 
 st.title("Inside the network")
@@ -62,11 +61,14 @@ if model is None or image is None:
     st.stop()
 
 probs = model.predict_proba(image[None])[0]                            # (10,)
-with preview:
-    st.image(charts.upscale(image, 5), caption="The 28x28 input",
-             alt="The 28x28 image the network reads" + ("" if label is None else f": a {label}"))
-    st.metric("Prediction", str(int(probs.argmax())), delta=f"{probs.max():.1%} probability", delta_color="off",
-              delta_arrow="off", help=None if label is None else f"The true label is {label}.")
+with preview:                        # side by side: as tall as the choices beside it, no empty band below them
+    picture, verdict = st.columns(2, gap="small")
+    picture.image(charts.upscale(image, 4), caption="The 28x28 input",
+                  alt="The 28x28 image the network reads" + ("" if label is None else f": a {label}"))
+    verdict.metric("Prediction", str(int(probs.argmax())), delta=f"{probs.max():.1%} probability",
+                   delta_color="off", delta_arrow="off")
+    if label is not None:
+        verdict.markdown(f"True label: **{label}**" + (" ✓" if label == int(probs.argmax()) else " ✗ (a mistake)"))
 
 found = stages(model, image)                                          # every layer's output, by the engine
 maps_tab, trace_tab, math_tab, fool_tab, filters_tab, watch_tab = st.tabs(
@@ -90,17 +92,6 @@ with math_tab:
 with fool_tab:
     fool_panel.panel(model, image)
 with filters_tab:
-    st.caption("The learned 3x3 weights: one row per filter, one column per input channel. "
-               "Red is positive, blue negative; the same scale within a layer.")
-    filters = model.filters()                                          # [(label, (3, 3, C_in, C_out))]
-    if not filters:
-        st.info(f"{model.arch} has no convolution layer, so it has no 3x3 filters.")
-    for i, (name, weights) in enumerate(filters):
-        c_in, c_out = weights.shape[2:]
-        big = c_in > MAX_FILTER_SIDE or c_out > MAX_FILTER_SIDE
-        st.markdown(f"**{name}**: {c_out} filters over {c_in} input channel{'s' if c_in > 1 else ''}"
-                    + (f" (the first {MAX_FILTER_SIDE} of each shown)" if big else ""))
-        st.plotly_chart(charts.filter_figure(weights[:, :, :MAX_FILTER_SIDE, :MAX_FILTER_SIDE]),
-                        key=f"filters_{i}", config={"displayModeBar": False})
+    filters_panel.panel(model)
 with watch_tab:
     watch_panel.panel()

@@ -110,17 +110,19 @@ def feature_map_figure(maps, ncols=None):
     return _image_figure(z, "gray", 0, 1, height, "%{z:.2f}")
 
 
-def filter_figure(weights):
-    """A layer's 3x3 filters (3, 3, C_in, C_out): one row per filter, one column per input channel.
-    Blue is negative, red positive, on one scale for the whole layer."""
+def filter_figure(weights, out=None, ncols=16):
+    """3x3 filters (3, 3, C_in, C_out) as tiles with a colour bar (blue negative, white 0, red positive, one
+    symmetric scale for the whole layer, so filters can be compared). With one input channel: one tile per
+    filter, in rows of `ncols`. Otherwise filter `out` alone: one tile per input channel it reads (its C_in
+    slices), in rows of `ncols`: a wall of C_out x C_in tiles says nothing, one filter at a time does."""
     w = np.asarray(weights, dtype=float)
-    kh, kw, c_in, c_out = w.shape
-    tiles = w.transpose(0, 1, 3, 2).reshape(kh, kw, c_out * c_in)        # tile i = (out i // c_in, in i % c_in)
-    ncols = c_in if c_in > 1 else min(c_out, 16)
-    z = mosaic(tiles, ncols)
+    c_in = w.shape[2]
+    tiles = w[:, :, 0, :] if c_in == 1 else w[:, :, :, 0 if out is None else out]     # (3, 3, tiles)
+    z = mosaic(tiles, min(ncols, tiles.shape[2]))
     lim = float(np.abs(w).max()) or 1.0
-    height = int(np.clip(z.shape[0] * 8, 90, 600))
-    return _image_figure(z, "RdBu_r", -lim, lim, height, "weight %{z:.3f}")
+    fig = _image_figure(z, "RdBu_r", -lim, lim, int(np.clip(z.shape[0] * 14, 120, 420)), "weight %{z:.3f}")
+    fig.update_layout(coloraxis_showscale=True, coloraxis_colorbar=dict(title="weight", thickness=12, len=1))
+    return fig
 
 
 def training_figure(points, epochs):
