@@ -101,6 +101,10 @@ def test_study_charts_have_readable_log_ticks_a_floor_and_a_truthful_time_axis(r
     fig = study_charts.tradeoff_figure(table, "params")
     assert all(t.endswith("k") or t.isdigit() for t in fig.layout.xaxis.ticktext)
     assert "CPU" in study_charts.tradeoff_figure(table, "cpu_epoch_s").layout.xaxis.title.text
+    y = fig.layout.yaxis                                               # error on a log scale, read as accuracy
+    assert y.type == "log" and y.autorange == "reversed" and "95%" in y.ticktext
+    points = np.concatenate([t.y for t in fig.data if t.customdata is not None])
+    np.testing.assert_allclose(np.sort(points), np.sort(1 - table["acc"]))    # every architecture, none cut off
     assert {"1k", "2k", "5k", "10k", "20k", "50k", "100k"} <= set(study_charts.log_ticks(800, 120_000, False)[1])
     assert {"0.5 s", "1 s", "2 s"} <= set(study_charts.log_ticks(0.2, 4, True)[1])
     old = [{k: v for k, v in r.items() if k not in ("train_cpu_s", "cpu_s")} for r in records]

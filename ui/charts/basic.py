@@ -59,11 +59,12 @@ def png_data_uri(image):
 def figures_html(figures, caption=""):
     """Images with their captions, side by side and wrapping, then a caption for them all: one HTML block
     (for st.html). `figures` holds (image array, caption as plain text, name) tuples; each <figure> carries
-    data-name. `caption` is HTML (the caller's own markup, never user input).
+    data-name. `caption` is HTML (the caller's own markup, never user input). A figure is as wide as its image
+    (at least 160 px): its caption wraps under it rather than widening the row.
     The Draw page shows its images this way because it redraws them after every stroke, and one HTML
     element costs the browser less work than an image element per picture."""
     items = "".join(
-        f'<figure data-name="{escape(name)}" style="margin:0 0 0.5rem 0">'
+        f'<figure data-name="{escape(name)}" style="margin:0 0 0.5rem 0;max-width:{max(image.shape[1], 160)}px">'
         f'<img src="{png_data_uri(image)}" alt="{escape(text)}" style="display:block;max-width:100%;'
         f'image-rendering:pixelated">'
         f'<figcaption style="font-size:0.875rem;opacity:0.8;margin-top:0.25rem">{escape(text)}</figcaption>'

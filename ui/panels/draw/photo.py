@@ -12,7 +12,7 @@ from ui.panels.draw import corrections
 
 TYPES = ["png", "jpg", "jpeg", "webp", "gif", "bmp", "tif", "tiff"]
 RESULT = "photo_result"          # {"id": the file's id, "steps": photo_to_mnist_steps(...)} of the last photo
-SHOWN = 160                      # height in pixels of the photo and its ink as shown
+SHOWN = 100                      # height in pixels of the photo and its ink as shown (all four in one row)
 
 
 @st.fragment
@@ -37,21 +37,22 @@ def photo_panel(model, model_key):
             st.html(charts.figures_html([(_thumb(steps["photo"]), "Your photo, in gray levels", "photo")]))
         return
     x28 = steps["centred"]                                             # (28, 28) in [0, 1]
-    input_col, guess_col = st.columns([5, 4], gap="large")
-    with input_col:
-        show_steps(steps)
+    show_steps(steps)                                                  # one row across the panel
     if model is None:
         return
     probs = model.predict_proba(x28[None])[0]                          # (10,)
     digit = int(probs.argmax())
-    with guess_col:
+    guess_col, why_col = st.columns([2, 3], gap="large")
+    with guess_col:                  # the guess and its own "Wrong?", beside each other: it is about the photo
         st.metric("Prediction for the photo", str(digit), delta=f"{probs[digit]:.1%} probability",
                   delta_color="off", delta_arrow="off", help="The digit with the highest softmax probability.")
-        st.html(charts.probability_bars(probs))
-    st.markdown("**Why this guess?**")
-    corrections.explain(model, x28, digit)
-    gray = _thumb(steps["photo"])
-    corrections.correction(model_key, steps["centred"], np.dstack([gray] * 3 + [np.full_like(gray, 255)]), what="photo")
+        st.html(charts.probability_bars(probs, height=120))
+        gray = _thumb(steps["photo"])
+        corrections.correction(model_key, steps["centred"], np.dstack([gray] * 3 + [np.full_like(gray, 255)]),
+                               what="photo")
+    with why_col:
+        st.markdown("**Why this guess?**")
+        corrections.explain(model, x28, digit, scale=6)
 
 
 def _steps(file):
