@@ -37,8 +37,9 @@ if view == "study":
                 "`weights/study.jsonl`.")
         st.stop()
     protocol_counts = study_charts.protocols(records)
-    protocol = st.selectbox("Protocol", list(protocol_counts), format_func=study_charts.protocol_label,
-                            disabled=len(protocol_counts) == 1)
+    protocol = next(iter(protocol_counts))
+    if len(protocol_counts) > 1:
+        protocol = st.selectbox("Protocol", list(protocol_counts), format_func=study_charts.protocol_label)
     st.info(study_charts.protocol_note(protocol), icon=":material/info:")
     st.caption("Each point is an architecture trained with several seeds under this protocol (`python -m cnn "
                "sweep`); error bars span worst to best seed, the red line is the Pareto front (nothing cheaper is "

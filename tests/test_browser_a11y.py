@@ -66,12 +66,12 @@ def test_a_digit_is_entered_and_read_with_the_keyboard_alone(app, page):
     url, trained = app
     open_app(page, url)
     page.mouse.move(0, 0)
-    tab_to(page, "Draw without a pointer")
+    tab_to(page, "Draw without a pointer", tag="SUMMARY")
     page.keyboard.press("Enter")                                   # opens the expander
     tab_to(page, "The canvas", tag="INPUT")
     page.keyboard.press("ArrowRight")                              # -> An MNIST test image
     wait_idle(page)
-    tab_to(page, r"Test image \(0 to")
+    tab_to(page, r"Test image \(0 to", tag="INPUT")
     page.keyboard.press("ArrowUp")                                 # the step up: test image #1
     page.keyboard.press("Enter")
     wait_idle(page)
