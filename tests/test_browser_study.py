@@ -3,7 +3,7 @@ its button puts the architecture in the sidebar's input. A small real study (tin
 import pytest
 from playwright.sync_api import expect, sync_playwright
 
-from browser_helpers import doc_shot, launch, start_server, stop_server, wait_idle
+from browser_helpers import launch, start_server, stop_server, wait_idle
 from cnn.studies import study
 
 pytestmark = pytest.mark.browser
@@ -32,7 +32,6 @@ def test_clicking_a_point_shows_its_curves_and_fills_the_sidebar(app_weights, tm
             expect(page.get_by_text(f"{arch}: learning curves")).to_be_visible(timeout=30_000)
             page.mouse.move(5, 5)                                       # the pointer leaves: no label stays
             expect(chart.locator(".hoverlayer .hovertext")).to_have_count(0, timeout=10_000)
-            doc_shot(page.locator('[data-testid="stHorizontalBlock"]').filter(has=chart), "study_charts")
             page.get_by_role("button", name=f"Train {arch} in the sidebar").click()
             wait_idle(page)
             sidebar = page.get_by_test_id("stSidebar")
