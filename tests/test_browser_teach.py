@@ -98,7 +98,7 @@ def test_the_first_layer_is_watched_live_during_a_sidebar_run_then_stepped_throu
     step = metric(page, "Training step")
     first = step.inner_text()
     expect(step).not_to_have_text(first, timeout=30_000)              # a newer snapshot arrived by itself
-    page.locator(".st-key-watch_snapshot [role=slider]").wait_for(timeout=300_000)   # ended: step through it
+    page.locator(".st-key-watch_snapshot").get_by_role("slider").wait_for(timeout=300_000)   # ended: step through
     expect(page.get_by_text("Feature maps of your drawing")).to_be_visible()
     expect(page.get_by_text("Accuracy on 100 test images")).to_be_visible()
     assert exceptions(page) == 0
