@@ -24,8 +24,9 @@ DONE = ("finished", "stopped", "failed", "left")
 
 
 class TrainingJob:
-    def __init__(self, name, model, data, config, alive=None, admission=None):
+    def __init__(self, name, model, data, config, alive=None, admission=None, owners=(), slice_s=None):
         self.name, self.model, self.config = name, model, config
+        self._owners, self._slice_s = owners, slice_s    # who queues it (one ticket each); give way after slice_s
         self._data = data                                # (x_train, y_train, x_test, y_test)
         self._alive = alive                              # () -> bool: is the session that started it connected?
         self.recorder = None                             # optional callable(event), e.g. cnn.teach.snapshots.Snapshots
@@ -35,12 +36,14 @@ class TrainingJob:
         self._lock = threading.Lock()
         self._thread = threading.Thread(target=self._run, name=f"train-{name}", daemon=True)
         self._state = {"status": "starting", "epoch": 0, "batch": 0, "n_batches": 1, "loss": None,
-                       "points": [], "epochs": [], "error": None, "started": None, "finished": None}
+                       "points": [], "epochs": [], "error": None, "started": None, "finished": None,
+                       "gave_way": False}
 
     def start(self):
-        """Queue for a slot (ui.core.admission.Busy when the queue is full) and start the thread."""
+        """Queue for a slot, the cheapest runs first (ui.core.admission.Busy when the queue is full or an owner
+        already has a run queued or running) and start the thread."""
         if self._admission is not None:
-            self._ticket = self._admission.join()
+            self._ticket = self._admission.join(self._owners, cost=self.config.epochs * self.config.n_train)
         self._state["started"] = time.monotonic()
         self._thread.start()
         return self
@@ -86,7 +89,13 @@ class TrainingJob:
         return self._should_stop()
 
     def _should_stop(self):
-        """True once Stop was pressed or the session has been gone ORPHAN_SECONDS; while it is gone, wait here."""
+        """True once Stop was pressed, the session has been gone ORPHAN_SECONDS, or the run has had its time slice
+        while others wait (it gives way, keeping its weights); while the session is gone, wait here."""
+        if self._slice_s is not None and not self._stop.is_set() and \
+                self._admission.should_yield(self._ticket, self._slice_s):
+            with self._lock:
+                self._state["gave_way"] = True
+            self.stop()
         while not self._stop.is_set() and (gone := self._gone_for()) is not None:
             if gone >= ORPHAN_SECONDS:
                 self.stop()
