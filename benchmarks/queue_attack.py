@@ -71,7 +71,8 @@ def main():
     print(f"hostile: {len(hostile)} queued or running, {refused} refused, in {time.monotonic() - t0:.1f} s",
           flush=True)
     time.sleep(5)                                # the first hostile run is training
-    honest, started = make_job("honest", "c16pc16", data, 1, 10000, ("visitor:honest", "address:198.51.100.1"), new_api), False
+    honest = make_job("honest", "c16pc16", data, 1, 10000, ("visitor:honest", "address:198.51.100.1"), new_api)
+    started = False
     t0 = time.monotonic()
     try:
         honest.start()

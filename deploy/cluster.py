@@ -82,9 +82,10 @@ class Cluster:
         conf = TEMPLATE.read_text().replace("{{PORT}}", str(self.port)).replace("{{SERVERS}}", servers) \
             .replace("{{FOLDER}}", str(self.folder))
         (self.folder / "nginx.conf").write_text(conf)
-        self.nginx = subprocess.Popen([NGINX, "-p", str(self.folder), "-c", str(self.folder / "nginx.conf"),
-                                       "-e", str(self.folder / "logs" / "error.log")],
-                                      stdout=subprocess.DEVNULL, stderr=open(self.folder / "logs" / "stderr", "w"))
+        with open(self.folder / "logs" / "stderr", "w") as stderr:      # nginx's own complaints, if it fails
+            self.nginx = subprocess.Popen([NGINX, "-p", str(self.folder), "-c", str(self.folder / "nginx.conf"),
+                                           "-e", str(self.folder / "logs" / "error.log")],
+                                          stdout=subprocess.DEVNULL, stderr=stderr)
 
     @staticmethod
     def _wait(url, proc, seconds=60):

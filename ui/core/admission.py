@@ -30,6 +30,10 @@ POLL = 0.2                       # how often a waiter looks for a slot another p
 YIELD_CHECK = 1.0                # should_yield looks at other processes' waiters at most this often
 
 
+BUMPED = ("the server's queue filled up with smaller runs, which go first, and this one lost its place. Try again "
+          "in a few minutes, or with fewer epochs or training images")
+
+
 class Busy(RuntimeError):
     """The work was not queued: the queue is full, or its owner already has a ticket."""
 
@@ -48,10 +52,11 @@ class Admission:
         self._others = (0.0, False)                    # (when looked, did another process have waiters)
 
     def join(self, owners=(), cost=0):
-        """A new ticket in the queue (it holds a slot at once when one is free); Busy when the queue is full or
-        when one of `owners` (strings: a visitor, an address) already holds a ticket, here or in another process."""
+        """A new ticket in the queue (it holds a slot at once when one is free); Busy when the queue is full of runs
+        that cost no more, or when one of `owners` (strings: a visitor, an address) already holds a ticket, here or
+        in another process. A cheaper ticket takes a full queue's last place: that ticket's position becomes None."""
         with self._cond:
-            if len(self._waiting) >= self.max_waiting:
+            if len(self._waiting) >= self.max_waiting and not (self._waiting and cost < self._waiting[-1][0]):
                 raise Busy(f"the server is busy: {len(self._holding)} {self.name}s are running and "
                            f"{len(self._waiting)} are waiting, the most it queues. Try again in a few minutes.")
             ticket = next(self._numbers)
@@ -61,6 +66,10 @@ class Admission:
                     self._release_owners(ticket)
                     raise Busy(f"you already have a {self.name} or fine-tune queued or running (one at a time for "
                                "each visitor and each address). Stop it, or wait for it to end, then try again.")
+            if len(self._waiting) >= self.max_waiting:        # full, and this one is cheaper than the last:
+                _, bumped = self._waiting.pop()                # the costliest (the latest of those) leaves
+                self._unmark(bumped)
+                self._release_owners(bumped)
             bisect.insort(self._waiting, (cost, ticket))
             if (folder := self._folder()) is not None:
                 path = folder / f"wait-{locks.PROCESS}-{ticket}.lock"
@@ -116,6 +125,8 @@ class Admission:
         ticket = self.join(owners, cost)
         try:
             while not self.wait(ticket, poll):
+                if self.position(ticket) is None:
+                    raise Busy(BUMPED)
                 if on_wait is not None:
                     on_wait(self.position(ticket))
             yield ticket

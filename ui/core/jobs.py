@@ -12,6 +12,7 @@ import threading
 import time
 
 import cnn
+from ui.core.admission import BUMPED
 
 LOG = logging.getLogger(__name__)
 POINTS_PER_EPOCH = 50   # running-loss points kept for the live chart, per epoch
@@ -116,6 +117,10 @@ class TrainingJob:
         with self._lock:
             self._state["status"] = "queued"
         while not self._admission.wait(self._ticket, 0.2):
+            if self._admission.position(self._ticket) is None:      # a cheaper run took its place in a full queue
+                with self._lock:
+                    self._state["error"] = BUMPED
+                return False
             if self._stop.is_set() or (self._gone_for() or 0) >= ORPHAN_SECONDS:
                 return False
         return True
@@ -124,7 +129,7 @@ class TrainingJob:
         _lower_priority()
         try:
             if self._admission is not None and not self._wait_turn():
-                status, error = "left", None
+                status, error = "left", self._state["error"]
             else:
                 status, error = self._train()
         finally:

@@ -194,7 +194,10 @@ def _job_status():
 def _queue_status(job, s):
     """A run waiting for a slot: its place in the queue, and a button to leave it."""
     if s["status"] == "left":
-        st.info(f"{job.name} left the queue without training.", icon=":material/logout:")
+        if s["error"]:
+            st.warning(f"{job.name} did not train: {s['error']}.", icon=":material/logout:")
+        else:
+            st.info(f"{job.name} left the queue without training.", icon=":material/logout:")
         return
     slots = admission.TRAINING.slots
     ahead = s["position"] - 1

@@ -7,13 +7,14 @@ reaches the app directly could write any header it likes.
 
 The proxy of docs/deployment.md also gives each browser a random cookie (cnn_visitor), used to send all of its
 requests to the same app process, and passes it on as the X-Cnn-Visitor header (its own, replacing any the client
-sent). With CNN_TRUST_PROXY=1 an anonymous visitor is keyed by it instead of the tab, so that when an app process ends, the visitor's tab reconnects through the proxy to another process and finds
-its stored drawings there.
+sent). With CNN_TRUST_PROXY=1 an anonymous visitor is keyed by it instead of the tab, so that when an app process
+ends, the visitor's tab reconnects through the proxy to another process and finds its stored drawings there.
 """
 import hashlib
 import os
 
 import streamlit as st
+
 
 def trust_proxy():
     return os.environ.get("CNN_TRUST_PROXY", "").strip().lower() in {"1", "true", "yes", "on"}
