@@ -11,6 +11,7 @@ The tests (tests/test_scaleout.py) and the load test (benchmarks/load_app.py --p
 """
 import argparse
 import os
+import secrets
 import shutil
 import signal
 import subprocess
@@ -48,7 +49,8 @@ class Cluster:
         self.folder = Path(tempfile.mkdtemp(prefix="cnn-cluster-"))
         self.data_dir = Path(data_dir or self.folder / "data")
         self.env = {**os.environ, "CNN_PUBLIC": "1", "CNN_TRUST_PROXY": "1", "CNN_DATA_DIR": str(self.data_dir),
-                    **(env or {})}
+                    # one secret for every process: a signed-in visitor's cookie (st.login) is valid on each
+                    "STREAMLIT_SERVER_COOKIE_SECRET": secrets.token_hex(32), **(env or {})}
         self.apps, self.nginx = [], None           # [(Popen, port)], Popen
         self.url = f"http://127.0.0.1:{self.port}"
 

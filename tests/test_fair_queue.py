@@ -109,3 +109,19 @@ def test_a_visitor_training_cannot_also_queue_a_fine_tune(public_one_slot):
     assert public_one_slot.counts() == (1, 0)
     next(b for b in at.sidebar.button if b.label == "Stop").click().run()
     assert until(lambda: at.session_state["job"].done, 30)
+
+
+@pytest.mark.parametrize("trusted", [False, True])
+def test_an_address_keys_a_run_only_when_it_says_who_the_client_is(monkeypatch, trusted):
+    from ui.state import client
+    monkeypatch.setenv("CNN_TRUST_PROXY", "1" if trusted else "")
+    headers = {"X-Real-Ip": "8.8.4.4", "X-Forwarded-For": "1.1.1.1, 8.8.4.4", "X-Cnn-Visitor": "ab" * 16}
+    monkeypatch.setattr(client, "_headers", lambda: headers)
+    for peer in ["127.0.0.1", "10.1.2.3", "8.8.8.8"]:          # the connection's other end, as Streamlit gives it
+        monkeypatch.setattr(client.st, "context", type("Context", (), {"ip_address": peer}))
+        keys = client.owners("s-1")
+        if trusted:                                           # the proxy's X-Real-IP, never a client's XFF hop
+            assert keys == ("visitor:s-1", "address:8.8.4.4")
+        else:                                                 # headers ignored; a shared private peer keys nothing
+            assert keys == ("visitor:s-1",) + (("address:8.8.8.8",) if peer == "8.8.8.8" else ())
+    assert (client.proxy_visitor() is not None) == trusted

@@ -17,10 +17,8 @@ import pytest
 from test_browser_isolation import save_drawing
 
 from browser_helpers import BROWSER_MARKS, CHROMIUM, LAUNCH_ARGS, exceptions, go_to, metric, open_app, weights_env
+from deploy.cluster import NGINX, Cluster
 from helpers import ROOT
-
-sys.path.insert(0, str(ROOT / "deploy"))
-from cluster import NGINX, Cluster  # noqa: E402
 
 NGINX_MARK = pytest.mark.skipif(not shutil.which("nginx") and not os.path.exists(NGINX) and not os.environ.get("CI"),
                                 reason="nginx is missing (apt-get install nginx); required when CI is set")

@@ -11,6 +11,7 @@ sent). With CNN_TRUST_PROXY=1 an anonymous visitor is keyed by it instead of the
 ends, the visitor's tab reconnects through the proxy to another process and finds its stored drawings there.
 """
 import hashlib
+import ipaddress
 import os
 
 import streamlit as st
@@ -53,8 +54,19 @@ def proxy_visitor():
 
 
 def owners(visitor_id):
-    """The keys a training run or fine-tune is queued under in public mode: one per visitor, one per address."""
+    """The keys a training run or fine-tune is queued under in public mode: one per visitor, and one per address
+    when the address says who the client is: one the trusted proxy saw, or a public one. An untrusted loopback or
+    private address is most likely a proxy's (a hosting platform's, or one not declared with CNN_TRUST_PROXY),
+    the same for every visitor: keyed by it, the whole server would train one visitor's run at a time."""
     keys = [f"visitor:{visitor_id}"]
-    if (addr := address()) is not None:
+    addr = address()
+    if addr is not None and (trust_proxy() or _public(addr)):
         keys.append(f"address:{addr}")
     return tuple(keys)
+
+
+def _public(addr):
+    try:
+        return ipaddress.ip_address(addr.split("%")[0]).is_global
+    except ValueError:
+        return False

@@ -57,6 +57,10 @@ def sweep(now=None, force=False):
             continue
         shutil.rmtree(doomed, ignore_errors=True)
         deleted.append(path.name)
+    for doomed in root.glob(".deleting-*") if root.is_dir() else []:     # left by a process that ended meanwhile
+        process = "-".join(doomed.name.split("-")[1:3])                  # .deleting-<pid>-<token>-<visitor>
+        if not locks.process_alive(visitor.processes(), process):
+            shutil.rmtree(doomed, ignore_errors=True)
     return deleted
 
 
