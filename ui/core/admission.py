@@ -102,6 +102,7 @@ class Admission:
             self._unmark(ticket)
             self._release_owners(ticket)
             self._admit()
+            self._cond.notify_all()                    # the places behind it moved up
 
     def counts(self):
         """(holding a slot, waiting) in this process."""
@@ -181,7 +182,7 @@ class Admission:
             _, ticket = self._waiting.pop(0)
             self._unmark(ticket)
             self._holding[ticket] = (fd, time.monotonic())
-        self._cond.notify_all()
+            self._cond.notify_all()                    # only on a change: waiters polling must not wake each other
 
     def _others_wait(self):
         now = time.monotonic()
