@@ -205,7 +205,9 @@ def _queue_status(job, s):
         st.write(f"This server trains {slots} model{'s' * (slots != 1)} at a time, for every visitor. Yours starts "
                  + (f"when the {ahead} run{'s' * (ahead != 1)} ahead of it and " if ahead > 0 else "when ")
                  + f"the one{'s' * (slots != 1)} training now {'are' if slots != 1 else 'is'} done "
-                 "(or stopped); keep this tab open.")
+                 "(or stopped); keep this tab open."
+                 + (f" Smaller runs go first, and a run that has trained {admission.slice_seconds():.0f} s gives way "
+                    "to those waiting." if visitor.public() else ""))
         st.button("Leave the queue", on_click=_stop, args=(job,), key="leave_queue", icon=":material/logout:",
                   width="stretch")
 

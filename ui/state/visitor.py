@@ -92,6 +92,7 @@ def claim():
     ctx = get_script_run_ctx()
     if path.name.startswith("s-") and ctx is not None and runtime.exists():
         mine, owner = f"{locks.PROCESS} {ctx.session_id}", path / OWNER
+        processes()                                # this process is marked alive before it names itself owner
         with contextlib.suppress(OSError):
             if not owner.exists() or (owner.read_text() != mine and not owner_alive(owner.read_text())):
                 owner.write_text(mine)             # a tab that reconnected to this process after its own ended
