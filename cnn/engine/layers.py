@@ -201,11 +201,16 @@ def softmax(logits):
     return e / e.sum(axis=1, keepdims=True)
 
 
+def log_softmax(logits):
+    """log(softmax(logits)) of (N, K) logits, stably: the row's largest logit is subtracted before exp."""
+    shifted = logits - logits.max(axis=1, keepdims=True)
+    return shifted - np.log(np.exp(shifted).sum(axis=1, keepdims=True))
+
+
 def softmax_cross_entropy(logits, labels):
     """Mean cross-entropy of softmax(logits) against integer labels, and its gradient, stably."""
     n = len(logits)
-    shifted = logits - logits.max(axis=1, keepdims=True)
-    log_probs = shifted - np.log(np.exp(shifted).sum(axis=1, keepdims=True))
+    log_probs = log_softmax(logits)
     loss = -log_probs[np.arange(n), labels].mean()
     dlogits = np.exp(log_probs)
     dlogits[np.arange(n), labels] -= 1

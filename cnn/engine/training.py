@@ -41,6 +41,43 @@ class DivergenceError(RuntimeError):
     """The loss became NaN or infinite; the weights from before the divergence are restored."""
 
 
+@dataclass(frozen=True)
+class Limit:
+    """The values a numeric setting may take: lo to hi, both included unless said otherwise."""
+    lo: float
+    hi: float
+    whole: bool = False       # whole numbers only
+    above_lo: bool = False    # lo itself is not allowed
+    below_hi: bool = False    # hi itself is not allowed
+
+    def holds(self, v: Any) -> bool:
+        kinds = (int, np.integer) if self.whole else (int, float, np.number)
+        if isinstance(v, bool) or not isinstance(v, kinds) or not math.isfinite(v):
+            return False
+        return (self.lo < v if self.above_lo else self.lo <= v) and (v < self.hi if self.below_hi else v <= self.hi)
+
+    def __str__(self) -> str:
+        show = (lambda v: str(int(v))) if self.whole else (lambda v: f"{v:g}")
+        low = f"above {show(self.lo)}" if self.above_lo else f"from {show(self.lo)}"
+        high = (f"to below {show(self.hi)}" if self.below_hi else
+                f"and at most {show(self.hi)}" if self.above_lo else f"to {show(self.hi)}")
+        return f"{'a whole number' if self.whole else 'a number'} {low} {high}"
+
+
+# The one home of every training limit: TrainConfig.validate checks them, and so does the weights files'
+# schema (cnn/files/metadata.py) when it reads a file's settings.
+LIMITS = {
+    "epochs": Limit(1, 1000, whole=True),
+    "lr": Limit(0, 10, above_lo=True),
+    "lr_decay": Limit(0, 1, above_lo=True),
+    "batch_size": Limit(1, MAX_BATCH, whole=True),
+    "momentum": Limit(0, 1, below_hi=True),
+    "n_train": Limit(1, 60000, whole=True),
+    "seed": Limit(0, MAX_SEED, whole=True),
+}
+OPTIMIZERS = ("adam", "sgd")
+
+
 @dataclass
 class TrainConfig:
     """How to train; what is trained is the model's own description (cnn.NetSpec)."""
@@ -55,32 +92,23 @@ class TrainConfig:
     seed: int = 0              # seeds the weights, the batch order and the augmentation
 
     def validate(self, n_available: int = 60000) -> Self:
-        """Raise ValueError saying which setting is wrong and what is allowed."""
+        """Raise ValueError saying which setting is wrong and what is allowed (LIMITS)."""
+        n_ok = LIMITS["n_train"].holds(self.n_train) and self.n_train <= n_available
         checks = [
-            (_is_int(self.epochs) and 1 <= self.epochs <= 1000, "epochs must be a whole number from 1 to 1000"),
-            (_is_num(self.lr) and 0 < self.lr <= 10, "learning rate must be a number above 0 and at most 10"),
-            (_is_num(self.lr_decay) and 0 < self.lr_decay <= 1, "learning rate decay must be above 0 and at most 1"),
-            (_is_int(self.n_train) and 1 <= self.n_train <= n_available,
-             f"number of training images must be from 1 to {n_available}"),
-            (_is_int(self.batch_size) and 1 <= self.batch_size <= min(self.n_train, MAX_BATCH)
-             if _is_int(self.n_train) else False,
+            (LIMITS["epochs"].holds(self.epochs), f"epochs must be {LIMITS['epochs']}"),
+            (LIMITS["lr"].holds(self.lr), f"learning rate must be {LIMITS['lr']}"),
+            (LIMITS["lr_decay"].holds(self.lr_decay), f"learning rate decay must be {LIMITS['lr_decay']}"),
+            (n_ok, f"number of training images must be from 1 to {n_available}"),
+            (n_ok and LIMITS["batch_size"].holds(self.batch_size) and self.batch_size <= self.n_train,
              f"batch size must be at least 1 and at most the number of training images (and {MAX_BATCH})"),
-            (self.optimizer in ("adam", "sgd"), "optimizer must be 'adam' or 'sgd'"),
-            (_is_num(self.momentum) and 0 <= self.momentum < 1, "momentum must be from 0 to below 1"),
-            (_is_int(self.seed) and 0 <= self.seed <= MAX_SEED, f"seed must be a whole number from 0 to {MAX_SEED}"),
+            (self.optimizer in OPTIMIZERS, "optimizer must be 'adam' or 'sgd'"),
+            (LIMITS["momentum"].holds(self.momentum), f"momentum must be {LIMITS['momentum']}"),
+            (LIMITS["seed"].holds(self.seed), f"seed must be {LIMITS['seed']}"),
         ]
         for ok, message in checks:
             if not ok:
                 raise ValueError(message)
         return self
-
-
-def _is_int(v):
-    return isinstance(v, (int, np.integer)) and not isinstance(v, bool)
-
-
-def _is_num(v):
-    return isinstance(v, (int, float, np.number)) and not isinstance(v, bool) and math.isfinite(v)
 
 
 def evaluate(model: Model, x: NDArray, y: NDArray[np.integer]) -> tuple[float, float]:
