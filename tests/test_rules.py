@@ -13,7 +13,8 @@ from cnn.studies import experiment, study
 from cnn.teach import calibration, evaluation
 
 SETTINGS = [("batch_size", 600), ("batch_size", 60000), ("momentum", 1.0), ("lr_decay", 0.0), ("lr", 0.0),
-            ("seed", 2**32), ("epochs", 0), ("n_train", 0), ("lr", float("nan")), ("optimizer", "rmsprop"),
+            ("seed", 2**32), ("epochs", 0), ("n_train", 0), ("lr", float("nan")),
+            ("lr", float("inf")), ("epochs", 10**400), ("lr", 10**400), ("epochs", 2.0), ("optimizer", "rmsprop"),
             ("batch_size", 512), ("momentum", 0.0), ("lr_decay", 1.0), ("lr", 10.0), ("seed", 2**32 - 1)]
 
 

@@ -9,7 +9,7 @@ from .arch import IMAGE_SIZE, OUTPUT, layer_shapes, parse_arch
 from .layers import Conv3x3, ConvPool, Dense, MaxPool2, ReLU, softmax, softmax_cross_entropy
 from .spec import NetSpec
 
-N_CLASSES = 10
+N_CLASSES = OUTPUT[1]   # digits 0-9: the softmax layer that ends every network
 INFER_BATCH = 64  # images per forward pass when predicting many: small enough to stay in the core's cache
 CACHE_BYTES = 2**21  # a core's L2 cache, typically
 MIN_CHUNK, MAX_CHUNK = 16, 64  # images per training chunk (see Model.train_chunk)

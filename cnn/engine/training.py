@@ -51,8 +51,8 @@ class Limit:
 
     def holds(self, v: Any) -> bool:
         kinds = (int, np.integer) if self.whole else (int, float, np.number)
-        if isinstance(v, bool) or not isinstance(v, kinds) or not math.isfinite(v):
-            return False
+        if isinstance(v, bool) or not isinstance(v, kinds):
+            return False                  # below: NaN fails every comparison, inf is past hi, 10**400 compares exactly
         return (self.lo < v if self.above_lo else self.lo <= v) and (v < self.hi if self.below_hi else v <= self.hi)
 
     def __str__(self) -> str:
