@@ -17,7 +17,7 @@ from ui.charts import evaluate as eval_charts
 from ui.core import admission
 from ui.core.model_cache import model_bytes
 from ui.core.store import StoreError
-from ui.state import cached, registry, session, visitor
+from ui.state import cached, registry, session, uploads, visitor
 
 EVAL_IMAGES = 2000               # MNIST test images measured before and after fine-tuning
 
@@ -219,6 +219,7 @@ def upload_panel():
     st.caption("A `.npz` weights file downloaded from this app or written by `python -m cnn train`.")
     file = st.file_uploader("Model file (.npz)", key="upload_model", max_upload_size=MAX_BYTES // 2**20,
                             help=f"At most {MAX_BYTES // 2**20} MB.")
+    uploads.in_use("upload_model", file)
     if file is not None and st.session_state.get("uploaded_id") != file.file_id:
         st.session_state["uploaded_id"] = file.file_id
         st.session_state["upload_message"] = _load_upload(file)
