@@ -12,6 +12,7 @@ from ui.charts import basic as charts
 from ui.core import admission
 from ui.core.jobs import TrainingJob
 from ui.core.model_cache import model_bytes
+from ui.core.text import md_escape
 from ui.panels.draw import corrections
 from ui.panels.inside import watch_panel
 from ui.state import registry, session, visitor
@@ -84,7 +85,7 @@ def _start(request, box):
     try:
         spec = cnn.NetSpec(request["arch"], request["activation"])
     except cnn.ArchError as e:
-        box.error(f"**Architecture:** {e}")
+        box.error(f"**Architecture:** {md_escape(e)}")
         return
     try:
         data = _load_data(request["source"], box)
@@ -251,7 +252,7 @@ def _save(model, target, saved):
     else:
         if not public:
             saved.add(path.stem)
-        st.success(f"Saved as **{path.stem}** in your models: every page's model list offers it." if public
+        st.success(f"Saved as **{md_escape(path.stem)}** in your models: every page's model list offers it." if public
                    else f"Saved as weights/{path.name}.")
 
 

@@ -10,6 +10,7 @@ from streamlit.runtime.scriptrunner import get_script_run_ctx
 
 import cnn
 from ui.core.model_cache import ModelCache
+from ui.core.text import md_escape
 from ui.state import session, visitor
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -109,7 +110,7 @@ def model_picker(page):
     try:
         return get_model(key)
     except cnn.WeightsError as e:
-        st.error(f"This model cannot be used: {e}. Choose another model, or replace the file.")
+        st.error(f"This model cannot be used: {md_escape(e)}. Choose another model, or replace the file.")
         return None
     except OSError as e:                                  # a file gone or unreadable: no server path in public
         st.error(f"This model cannot be used: {visitor.tell(e, 'its file cannot be read')}. Choose another model.")

@@ -17,6 +17,7 @@ from ui.charts import evaluate as eval_charts
 from ui.core import admission
 from ui.core.model_cache import model_bytes
 from ui.core.store import StoreError
+from ui.core.text import md_escape
 from ui.state import cached, registry, session, uploads, visitor
 
 EVAL_IMAGES = 2000               # MNIST test images measured before and after fine-tuning
@@ -245,14 +246,15 @@ def _load_upload(file):
             raise visitor.QuotaError(session.room_for_model())
         model = cnn.load_model(file.getvalue(), name=file.name)
     except (cnn.WeightsError, visitor.QuotaError) as e:
-        return "error", f"Not loaded: {e}. The model in use has not changed."
+        return "error", f"Not loaded: {md_escape(e)}. The model in use has not changed."
     stem = "".join(c if c.isalnum() or c in "-_" else "-" for c in Path(file.name).stem)[:40] or "model"
     models = registry.session_models()
     name = next(n for n in (f"uploaded-{stem}", *(f"uploaded-{stem}-{i}" for i in range(2, 10_000))) if n not in models)
     models[name] = model
     registry.select(f"session:{name}")
     record_uploads()
-    return "success", f"Loaded {file.name} as **{name}** ({registry.describe(model)}); it is now the model in use."
+    what = md_escape(registry.describe(model))
+    return "success", f"Loaded {md_escape(file.name)} as **{md_escape(name)}** ({what}); it is now the model in use."
 
 
 def uploaded_models():

@@ -8,6 +8,7 @@ from PIL import Image
 
 from cnn.inputs.photo import MAX_BYTES, photo_to_mnist_steps
 from ui.charts import basic as charts
+from ui.core.text import md_escape
 from ui.panels.draw import corrections
 from ui.state import uploads
 
@@ -35,7 +36,8 @@ def photo_panel(model, model_key):
         return
     steps = _steps(file)
     if steps["reason"]:
-        st.warning(f"**No digit read from this image.** {steps['reason']}", icon=":material/image_not_supported:")
+        st.warning(f"**No digit read from this image.** {md_escape(steps['reason'])}",
+                   icon=":material/image_not_supported:")
         if steps["photo"] is not None:
             st.html(charts.figures_html([(_thumb(steps["photo"]), "Your photo, in gray levels", "photo")]))
         return
