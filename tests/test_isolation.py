@@ -11,7 +11,7 @@ from streamlit import config
 from streamlit.testing.v1 import AppTest
 
 from helpers import APP, TIMEOUT, button, draw, seven
-from ui.core.store import DrawingStore
+from ui.core.store import MAX_ROW_BYTES, DrawingStore
 from ui.state import expiry, visitor
 
 
@@ -176,6 +176,18 @@ def test_stored_drawings_within_the_visitors_and_the_servers_quota(env, monkeypa
     bob = save_drawing(visit())
     assert "the server's space for visitors' data is full" in texts(bob)
     assert stored(evaluate(alice)) == 1 and stored(evaluate(bob)) == 0
+
+
+def test_stored_bytes_within_the_visitors_byte_quota(env, monkeypatch):
+    """Beside the count, a visitor's bytes on disk: a drawing that could take their folder past CNN_MAX_VISITOR_MB
+    (reckoned at the most one drawing costs) is refused, saying so; another visitor is not affected."""
+    alice = save_drawing(visit())
+    used = visitor.usage_bytes(env / "visitors" / visitor_folder(alice))
+    monkeypatch.setenv("CNN_MAX_VISITOR_MB", str((used + MAX_ROW_BYTES - 1) / 2**20))   # room for bob, not her
+    save_drawing(alice, 3)
+    assert "a visitor may keep" in texts(alice) and stored(evaluate(alice)) == 1
+    bob = save_drawing(visit())
+    assert stored(evaluate(bob)) == 1
 
 
 def test_expired_visitors_data_is_deleted_and_active_visitors_kept(env, monkeypatch):

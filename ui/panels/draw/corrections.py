@@ -16,7 +16,7 @@ from ui.charts import basic as charts
 from ui.charts import evaluate as eval_charts
 from ui.core import admission
 from ui.core.model_cache import model_bytes
-from ui.core.store import StoreError
+from ui.core.store import MAX_ROW_BYTES, StoreError
 from ui.core.text import md_escape
 from ui.state import cached, registry, session, uploads, visitor
 
@@ -89,7 +89,7 @@ def _check_drawing_room(store):
     if store.count() >= limit:
         raise visitor.QuotaError(f"you have {limit} stored drawings, as many as this app keeps for a visitor. "
                                  "Delete some on the Evaluate page first")
-    visitor.check_room(8 * 2**10)                 # a drawing with its canvas image: a few kB
+    visitor.check_room(MAX_ROW_BYTES)             # the most one drawing costs on disk (ui/core/store.py)
     visitor.claim()
 
 
