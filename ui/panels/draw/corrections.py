@@ -18,7 +18,7 @@ from ui.core import admission
 from ui.core.model_cache import model_bytes
 from ui.core.store import MAX_ROW_BYTES, StoreError
 from ui.core.text import md_escape
-from ui.state import cached, registry, session, uploads, visitor
+from ui.state import cached, held, registry, session, uploads, visitor
 
 EVAL_IMAGES = 2000               # MNIST test images measured before and after fine-tuning
 
@@ -213,6 +213,7 @@ def _keep():
     name = next(f"{base}-tuned-{i}" for i in range(1, 10_000) if f"{base}-tuned-{i}" not in models)
     models[name] = pending["model"]
     registry.select(f"session:{name}")
+    held.hold(name, pending["model"])                   # counted against the server's bound (ui/state/held.py)
 
 
 def upload_panel():
@@ -253,13 +254,14 @@ def _load_upload(file):
     models[name] = model
     registry.select(f"session:{name}")
     record_uploads()
+    held.hold(name, model)
     what = md_escape(registry.describe(model))
     return "success", f"Loaded {md_escape(file.name)} as **{md_escape(name)}** ({what}); it is now the model in use."
 
 
 def uploaded_models():
     """{name: Model} of this session's uploaded models (and copies fine-tuned from them)."""
-    return {n: m for n, m in registry.session_models().items() if n.startswith("uploaded-")}
+    return {n: m for n, m in list(registry.session_models().items()) if n.startswith("uploaded-")}
 
 
 def record_uploads():
