@@ -30,7 +30,7 @@ from cnn.engine.model import build_model
 from cnn.engine.training import TrainConfig, train
 from cnn.files.mnist import load_mnist, load_subset
 
-# The study's protocol (see README "Architecture study" for why it ranks like the full protocol).
+# The study's protocol (see docs/study.md for why it ranks like the full protocol).
 PROTOCOL = dict(data="mnist", n_train=5000, n_test=10000, epochs=2, lr=0.002, lr_decay=0.6, batch_size=64,
                 optimizer="adam", activation="relu")
 WIDTHS = (4, 8, 16, 32, 64)   # filters a sampled convolution may have
