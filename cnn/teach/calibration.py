@@ -120,3 +120,7 @@ def main(argv=None):
         model.meta["calibration"] = record
         save_model(model, args.model)
         print(f"saved {args.model}")
+
+
+if __name__ == "__main__":
+    main()
