@@ -1,4 +1,4 @@
-"""Training: a config and the mini-batch loop (the command line is cnn/train.py)."""
+"""Training: a config and the mini-batch loop (the command line: python -m cnn train, in cnn/cli.py)."""
 import contextlib
 import dataclasses
 import functools
