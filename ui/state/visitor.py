@@ -55,7 +55,7 @@ class Limits:
 
 
 def limits():
-    """Public mode's quotas; each can be changed by its environment variable (README: Sharing the app)."""
+    """Public mode's quotas; each can be changed by its environment variable (docs/public-mode.md)."""
     return Limits(drawings=int(_env("CNN_MAX_DRAWINGS", 500)), models=int(_env("CNN_MAX_MODELS", 5)),
                   uploads=int(_env("CNN_MAX_UPLOADS", 3)), visitor_mb=_env("CNN_MAX_VISITOR_MB", 100),
                   total_mb=_env("CNN_MAX_TOTAL_MB", 1000),
