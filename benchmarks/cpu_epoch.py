@@ -5,8 +5,8 @@ by pytest).
 
 One 4,096-image epoch of cnn.train in this process only (SGD, batch 64, processes=1), and predicting 2,000 test
 images, each timed in this process's CPU seconds (user + system), which another process's load stretches far less
-than the wall time. To compare two commits, copy this file into each commit's checkout (it imports the cnn/ beside it) and run
-the copies alternately.
+than the wall time. To compare two commits, copy this file into each commit's checkout (it imports the cnn/
+beside it) and run the copies alternately.
 """
 import json
 import resource
