@@ -18,6 +18,7 @@ CHROMIUM = "/usr/bin/chromium"
 SHOTS = ROOT / "screenshots"
 CANVAS = ".st-key-canvas canvas.upper-canvas"
 IDLE = '[data-testid="stApp"][data-test-script-state="notRunning"]'
+PHONE = {"viewport": {"width": 390, "height": 844}, "device_scale_factor": 3, "is_mobile": True, "has_touch": True}
 PROMPT = "Draw a digit"
 LAUNCH_ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
                "--disable-background-networking", "--disable-component-update", "--disable-sync"]
@@ -94,6 +95,18 @@ def open_app(page, url):
     box = page.locator(CANVAS).bounding_box()
     page.mouse.move(box["x"] + box["width"] / 2, box["y"] + box["height"] / 2)   # hover before the first stroke
     page.wait_for_timeout(300)
+
+
+def touch(page, cdp, points, interval_ms=16):
+    """One finger stroke through `points` (page coordinates), a point every `interval_ms` as a finger sends them
+    (events sent with no time between them lose the stroke's middle in Chromium). `cdp`: ctx.new_cdp_session(page)."""
+    def send(kind, pts):
+        cdp.send("Input.dispatchTouchEvent", {"type": kind, "touchPoints": [{"x": x, "y": y} for x, y in pts]})
+    send("touchStart", points[:1])
+    for point in points[1:]:
+        page.wait_for_timeout(interval_ms)
+        send("touchMove", [point])
+    send("touchEnd", [])
 
 
 def draw(page, strokes):
