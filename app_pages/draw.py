@@ -7,7 +7,7 @@ from cnn.inputs.canvas import canvas_to_mnist_steps
 from ui.charts import basic as charts
 from ui.core.canvas_input import CanvasError, canvas_rgba
 from ui.panels import uncertainty
-from ui.panels.draw import corrections, photo
+from ui.panels.draw import canvas_frame, corrections, photo
 from ui.state import registry, session
 
 SIDE = 280      # the canvas, in CSS pixels
@@ -74,6 +74,7 @@ def show_input(steps):
 with st.columns([3, 6])[0]:
     model = registry.model_picker("draw")
 st.space("small")                                                     # room for the canvas toolbar
+canvas_frame.frame("canvas", SIDE)                                     # the whole canvas takes the first stroke
 draw_and_predict(model)
 with st.expander("Use a photo of a handwritten digit", icon=":material/photo_camera:"):
     photo.photo_panel(model, session.model_key())

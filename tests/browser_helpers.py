@@ -91,10 +91,7 @@ def wait_idle(page):
 def open_app(page, url):
     page.goto(url)
     page.locator(CANVAS).wait_for(timeout=30_000)
-    wait_idle(page)
-    box = page.locator(CANVAS).bounding_box()
-    page.mouse.move(box["x"] + box["width"] / 2, box["y"] + box["height"] / 2)   # hover before the first stroke
-    page.wait_for_timeout(300)
+    wait_idle(page)        # no hover before the first stroke: a user presses at once (test_browser_first_stroke)
 
 
 def touch(page, cdp, points, interval_ms=16):
