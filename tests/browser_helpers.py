@@ -47,14 +47,15 @@ def free_port():
         return s.getsockname()[1]
 
 
-def start_server(env=None):
-    """`streamlit run app.py` on 127.0.0.1; returns (process, url, seconds until the health check answered)."""
+def start_server(env=None, root=ROOT):
+    """`streamlit run app.py` in `root` on 127.0.0.1; returns (process, url, seconds until the health check
+    answered)."""
     port = free_port()
     cmd = [sys.executable, "-m", "streamlit", "run", "app.py", "--server.headless", "true",
            "--server.address", "127.0.0.1", "--server.port", str(port), "--browser.gatherUsageStats", "false",
            "--server.fileWatcherType", "none"]   # screenshots and other edits must not trigger reruns
     start = time.perf_counter()
-    proc = subprocess.Popen(cmd, cwd=ROOT, env={**os.environ, **(env or {})},
+    proc = subprocess.Popen(cmd, cwd=root, env={**os.environ, **(env or {})},
                             stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
     url = f"http://127.0.0.1:{port}"
     while time.perf_counter() - start < 30:
