@@ -78,11 +78,14 @@ def stroke(page, kind, points):
         (touch if kind == "touch" else pen)(page, cdp, on_page)
 
 
-def counted(page, start):
-    """Whether the stroke is on the canvas where it began and reached the app (the guess replaced the prompt)."""
+def inked(page, start):
+    """Whether the stroke is on the canvas where it began."""
     page.wait_for_timeout(50)                        # a frame for Fabric to render the finished stroke
-    if page.locator(".st-key-canvas canvas.dc-canvas.lower-canvas").evaluate(INK_NEAR, list(start)) < 20:
-        return False
+    return page.locator(".st-key-canvas canvas.dc-canvas.lower-canvas").evaluate(INK_NEAR, list(start)) >= 20
+
+
+def guessed(page):
+    """Whether the stroke reached the app: the guess replaced the prompt."""
     try:
         page.locator(".probability-bars").wait_for(timeout=20_000)
     except Exception:                                 # Playwright's TimeoutError
@@ -91,26 +94,33 @@ def counted(page, start):
 
 
 def first_strokes(contexts, url, kind, starts, scrolled=()):
-    """Each start on its own fresh page; returns the starts whose stroke was lost, and the pages' scroll moves."""
+    """Each start on its own fresh page; returns the starts whose stroke was lost, and those where the page
+    scrolled. All pages are drawn on first, then their guesses awaited: the reruns overlap."""
     pages = fresh_pages(contexts["phone" if kind == "touch" else "desktop"], url, len(starts))
-    lost, moved = [], []
+    lost, scroll = set(), {}
     try:
         for page, start in zip(pages, starts, strict=True):
             page.bring_to_front()                     # Chromium pauses the frames of pages behind
             main = page.locator(SCROLLER)
             if start in scrolled:
                 main.evaluate("main => main.scrollTo(0, 150)")
-            before = main.evaluate("main => main.scrollTop")
+            scroll[start] = main.evaluate("main => main.scrollTop")
             stroke(page, kind, seven(*start))
-            if not counted(page, start):
-                lost.append(start)
+            if not inked(page, start):
+                lost.add(start)
+        moved = []
+        for page, start in zip(pages, starts, strict=True):
+            page.bring_to_front()
+            if start not in lost and not guessed(page):
+                lost.add(start)
             wait_idle(page)
-            if main.evaluate("main => main.scrollTop") != before or page.evaluate("window.scrollY") != 0:
+            if page.locator(SCROLLER).evaluate("main => main.scrollTop") != scroll[start] \
+                    or page.evaluate("window.scrollY") != 0:
                 moved.append(start)
     finally:
         for page in pages:
             page.close()
-    return lost, moved
+    return sorted(lost), moved
 
 
 def test_the_first_stroke_by_mouse_counts_wherever_it_begins(app, contexts):

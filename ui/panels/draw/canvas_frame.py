@@ -8,9 +8,10 @@ Two things stood between a stroke and the canvas (streamlit-drawable-canvas 0.13
   the presses there: a stroke begun there at once after the page opens went to the toolbar and drew nothing, by
   mouse, pen and touch (a finger has no hover to move it away). The canvas draws inside an open shadow root,
   which page CSS cannot reach, and has no option for its toolbar; so the page runs a few lines of script that
-  give every shadow root on the page (those there, and any made later: it wraps `attachShadow`) one constructed
-  stylesheet naming only the component's `dc-` classes: the toolbar rests where it shows, just above the canvas
-  and never over it, and takes no pointer while hidden.
+  give the shadow root of every isolated Streamlit component on the page (those there, and any made later: it
+  wraps `attachShadow`) one constructed stylesheet naming only the component's `dc-` classes: the toolbar rests
+  where it shows, just above the canvas and never over it, and takes no pointer while hidden. (The toolbar also
+  lacks the canvas's `touch-action: none`, so a finger stroke begun on it could pan the page instead.)
 - The canvas's column of st.columns could be narrower than the canvas (230 of 280 px on a 1280 px window with the
   sidebar open, 145 on a 1024 px one): the component then clips it and scrolls it sideways, and the next column
   covers the rest. The column is kept at least as wide as the canvas; the row wraps when the others cannot fit.
@@ -36,7 +37,10 @@ SCRIPT = """
   const adopt = root => { if (!root.adoptedStyleSheets.includes(sheet))
                             root.adoptedStyleSheets = [...root.adoptedStyleSheets, sheet]; return root; };
   const attach = Element.prototype.attachShadow;
-  Element.prototype.attachShadow = function (init) { return adopt(attach.call(this, init)); };
+  Element.prototype.attachShadow = function (init) {
+    const root = attach.call(this, init);
+    return this.dataset.testid === "stBidiComponentIsolated" ? adopt(root) : root;
+  };
   document.querySelectorAll('[data-testid="stBidiComponentIsolated"]').forEach(host => {
     if (host.shadowRoot) adopt(host.shadowRoot); });
 })();
