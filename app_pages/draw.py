@@ -8,7 +8,7 @@ from ui.charts import basic as charts
 from ui.core.canvas_input import CanvasError, canvas_rgba
 from ui.core.text import md_escape
 from ui.panels import uncertainty
-from ui.panels.draw import corrections, photo
+from ui.panels.draw import canvas_frame, corrections, photo
 from ui.state import registry, session
 
 SIDE = 280      # the canvas, in CSS pixels
@@ -75,6 +75,7 @@ def show_input(steps):
 with st.columns([3, 6])[0]:
     model = registry.model_picker("draw")
 st.space("small")                                                     # room for the canvas toolbar
+canvas_frame.frame("canvas", SIDE)                                     # the whole canvas takes the first stroke
 draw_and_predict(model)
 with st.expander("Use a photo of a handwritten digit", icon=":material/photo_camera:"):
     photo.photo_panel(model, session.model_key())
