@@ -9,13 +9,13 @@ from streamlit import runtime
 from streamlit.runtime.scriptrunner import get_script_run_ctx
 
 import cnn
+from cnn.studies.origin import CONFIGURATIONS as ORIGIN_CONFIGS
 from ui.core.model_cache import ModelCache
 from ui.core.text import md_escape
 from ui.state import held, session, visitor
 
 ROOT = Path(__file__).resolve().parents[2]
 DEFAULT = "default"
-ORIGIN_CONFIGS = ["c8p", "c16p", "c8pc8", "c8pc16", "c16pc8", "c16pc16", "c8pc8p", "c8pc16p", "c16pc8p", "c16pc16p"]
 RESERVED = {DEFAULT, "experiment", *ORIGIN_CONFIGS}     # shipped names, refused even before they exist
 NAME_RE = re.compile(r"[A-Za-z0-9_-]{1,64}")
 # Loaded models shared by every session, bounded by their weights' bytes (CNN_MODEL_CACHE_MB, default 256).
