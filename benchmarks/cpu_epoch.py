@@ -8,6 +8,7 @@ images, each timed in this process's CPU seconds (user + system), which another 
 than the wall time. To compare two commits, copy this file into each commit's checkout (it imports the cnn/
 beside it) and run the copies alternately.
 """
+import argparse
 import json
 import resource
 import sys
@@ -38,4 +39,6 @@ def main(arch):
 
 
 if __name__ == "__main__":
-    main(sys.argv[1] if len(sys.argv) > 1 else "c16pc16")
+    parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    parser.add_argument("arch", nargs="?", default="c16pc16", help="architecture (default c16pc16)")
+    main(parser.parse_args().arch)
