@@ -19,7 +19,7 @@ app, JavaScript errors, lost connections; for the hostile clients, a file not re
 memory (VmRSS at the end, VmHWM its peak, and the peak of the server and its training workers together, sampled
 every second), and the CPU time of the server and of the browser: here they share the machine's cores, as real
 users' browsers do not. --modes runs the whole measurement once per mode, one after the other in this run, each on
-a server of its own: `local` (the default), `public` (CNN_PUBLIC=1, per-visitor data; README: Sharing the app), or
+a server of its own: `local` (the default), `public` (CNN_PUBLIC=1, per-visitor data; docs/public-mode.md), or
 `proxy`: --processes public-mode app processes behind nginx sharing one data folder (deploy/cluster.py,
 docs/deployment.md), every session through nginx; --proxy is short for --modes public proxy, one process alone
 and then the proxy, in one run. In proxy mode the server's memory and CPU are those of every app process and nginx.
@@ -144,9 +144,6 @@ async def session(browser, url, number, args, report, opened, phases):
         await page.goto(url, timeout=120_000)            # 20 pages loading at once share 2 cores
         await page.locator(CANVAS).wait_for(timeout=120_000)
         await page.wait_for_selector(IDLE, timeout=120_000)
-        box = await page.locator(CANVAS).bounding_box()
-        await page.mouse.move(box["x"] + box["width"] / 2, box["y"] + box["height"] / 2)   # hover first
-        await page.wait_for_timeout(300)
         report["opened"] += 1
         opened.release()
         released = True

@@ -21,7 +21,7 @@ import threading
 import time
 from pathlib import Path
 
-from cnn.engine.parallel import CORES
+from cnn.engine.parallel import CORES, available_cores
 from ui.core import locks
 from ui.core.store import data_dir
 
@@ -196,7 +196,7 @@ class Admission:
 
 
 def _cores():
-    return len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count() or 1
+    return available_cores()          # the affinity, within the cgroup's CPU quota
 
 
 def _env(name, default):
