@@ -15,7 +15,7 @@ from ui.core.model_cache import model_bytes
 from ui.core.text import md_escape
 from ui.panels.draw import corrections
 from ui.panels.inside import watch_panel
-from ui.state import held, registry, session, visitor
+from ui.state import client, held, registry, session, visitor
 
 POLL_SECONDS = 0.5
 MNIST, SUBSET = "MNIST (60,000 images)", "Committed subset (1,000 images)"
@@ -101,13 +101,16 @@ def _start(request, box):
         box.info(f"The subset holds {len(data[0]):,} training images; training on all of them.")
     try:
         config.validate(len(data[0]))
+        _check_size(config)
         model = cnn.build_model(spec, seed=config.seed)
     except ValueError as e:
         box.error(f"**Settings:** {e}")
         return
     n = st.session_state.get("job_counter", 0) + 1
+    public = visitor.public()          # one run per visitor and per address, and a time slice when others wait
     job = TrainingJob(f"{spec.arch}-{n}", model, data, config, alive=registry.session_alive(),
-                      admission=admission.TRAINING)
+                      admission=admission.TRAINING, owners=client.owners(visitor.visitor_id()) if public else (),
+                      slice_s=admission.slice_seconds() if public else None)
     job.recorder = watch_panel.recorder(model, data, config)          # snapshots for "Watch it learn"
     try:
         job.start()
@@ -115,6 +118,15 @@ def _start(request, box):
         box.error(f"**Not started:** {e}")
         return
     st.session_state["job_counter"], st.session_state[session.JOB], st.session_state["job_collected"] = n, job, False
+
+
+def _check_size(config):
+    """Public mode: ValueError when the run would train on more images (epochs x training images) than allowed."""
+    cap = admission.max_images()
+    if visitor.public() and config.epochs * config.n_train > cap:
+        raise ValueError(f"this server trains at most {cap:,} images per run (epochs x training images; you asked "
+                         f"for {config.epochs} x {config.n_train:,}), so that every visitor gets a turn. Choose "
+                         "fewer epochs or training images")
 
 
 def _load_data(source, box):
@@ -171,6 +183,10 @@ def _job_status():
             st.caption("Blue: training (running mean over the epoch so far); orange: test, after each epoch.")
         if s["error"]:
             st.error(s["error"])
+        if s["gave_way"]:
+            st.info(f"Stopped after {admission.slice_seconds():.0f} s of training because other visitors were "
+                    "waiting for the server's training slot; the model trained so far is kept.",
+                    icon=":material/groups:")
         if not job.done:
             st.button("Stop", on_click=_stop, args=(job,), key="stop_training", icon=":material/stop_circle:",
                       disabled=s["status"] == "stopping", width="stretch",
@@ -182,7 +198,10 @@ def _job_status():
 def _queue_status(job, s):
     """A run waiting for a slot: its place in the queue, and a button to leave it."""
     if s["status"] == "left":
-        st.info(f"{job.name} left the queue without training.", icon=":material/logout:")
+        if s["error"]:
+            st.warning(f"{job.name} did not train: {s['error']}.", icon=":material/logout:")
+        else:
+            st.info(f"{job.name} left the queue without training.", icon=":material/logout:")
         return
     slots = admission.TRAINING.slots
     ahead = s["position"] - 1
@@ -190,7 +209,9 @@ def _queue_status(job, s):
         st.write(f"This server trains {slots} model{'s' * (slots != 1)} at a time, for every visitor. Yours starts "
                  + (f"when the {ahead} run{'s' * (ahead != 1)} ahead of it and " if ahead > 0 else "when ")
                  + f"the one{'s' * (slots != 1)} training now {'are' if slots != 1 else 'is'} done "
-                 "(or stopped); keep this tab open.")
+                 "(or stopped); keep this tab open."
+                 + (f" Smaller runs go first, and a run that has trained {admission.slice_seconds():.0f} s gives way "
+                    "to those waiting." if visitor.public() else ""))
         st.button("Leave the queue", on_click=_stop, args=(job,), key="leave_queue", icon=":material/logout:",
                   width="stretch")
 

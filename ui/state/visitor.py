@@ -21,11 +21,13 @@ import streamlit as st
 from streamlit import runtime
 from streamlit.runtime.scriptrunner import get_script_run_ctx
 
+from ui.core import locks
 from ui.core.store import data_dir
-from ui.state import session
+from ui.state import client, session
 
 LOG = logging.getLogger(__name__)
-SEEN, OWNER = ".seen", ".owner"  # a folder's last activity (modification time); an anonymous visitor's session id
+SEEN, OWNER = ".seen", ".owner"  # a folder's last activity (modification time); "<app process> <session id>" of
+                                 # an anonymous visitor's tab
 TOUCH_SECONDS = 60               # a visitor's activity is written at most this often
 
 
@@ -71,7 +73,7 @@ def visitor_id():
     claim = user.get("is_logged_in") is True and (user.get("sub") or user.get("email"))
     if claim:                                    # the identity provider's stable id, hashed: no e-mail in paths
         return "u-" + hashlib.sha256(f"{user.get('iss', '')}|{claim}".encode()).hexdigest()[:32]
-    return "s-" + session.token()
+    return "s-" + (client.proxy_visitor() or session.token())    # the proxy's cookie: the same after a reconnect
 
 
 def root():
@@ -90,9 +92,29 @@ def claim():
     path.mkdir(parents=True, exist_ok=True)
     (path / SEEN).touch()
     ctx = get_script_run_ctx()
-    if path.name.startswith("s-") and ctx is not None and runtime.exists() and not (path / OWNER).exists():
-        (path / OWNER).write_text(ctx.session_id)
+    if path.name.startswith("s-") and ctx is not None and runtime.exists():
+        mine, owner = f"{locks.PROCESS} {ctx.session_id}", path / OWNER
+        processes()                                # this process is marked alive before it names itself owner
+        with contextlib.suppress(OSError):
+            if not owner.exists() or (owner.read_text() != mine and not owner_alive(owner.read_text())):
+                owner.write_text(mine)             # a tab that reconnected to this process after its own ended
     return path
+
+
+def processes():
+    """The folder where each app process sharing the data folder marks itself alive (ui/core/locks.py)."""
+    folder = data_dir() / "locks" / "processes"
+    locks.mark_alive(folder)
+    return folder
+
+
+def owner_alive(text):
+    """Is the tab named by an OWNER file's text still open? A tab of another app process counts as open while that
+    process runs (that process judges its own tabs); every tab of an app process that has ended is closed."""
+    process, _, session_id = text.strip().rpartition(" ")
+    if process and process != locks.PROCESS:
+        return locks.process_alive(processes(), process)
+    return runtime.exists() and runtime.get_instance().is_active_session(session_id)
 
 
 def usage_bytes(path):

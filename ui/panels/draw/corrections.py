@@ -18,7 +18,7 @@ from ui.core import admission
 from ui.core.model_cache import model_bytes
 from ui.core.store import MAX_ROW_BYTES, StoreError
 from ui.core.text import md_escape
-from ui.state import cached, held, registry, session, uploads, visitor
+from ui.state import cached, client, held, registry, session, uploads, visitor
 
 EVAL_IMAGES = 2000               # MNIST test images measured before and after fine-tuning
 
@@ -150,10 +150,13 @@ def _run_finetune(model, model_key, store):
 
     leave = st.empty()
     try:
-        with admission.TRAINING.slot(on_wait=functools.partial(_queue_notice, bar, leave, [])):
+        owners = client.owners(visitor.visitor_id()) if visitor.public() else ()   # one at a time per visitor
+        config = FinetuneConfig(seed=len(user_y))
+        with admission.TRAINING.slot(on_wait=functools.partial(_queue_notice, bar, leave, []), owners=owners,
+                                     cost=config.steps * config.batch_size):
             leave.empty()
             start = time.perf_counter()
-            tuned = finetune(model, user_x, user_y, x_train, y_train, FinetuneConfig(seed=len(user_y)),
+            tuned = finetune(model, user_x, user_y, x_train, y_train, config,
                              x_eval=x_test, y_eval=y_test, callback=progress)
             seconds = time.perf_counter() - start
     except admission.Busy as e:
