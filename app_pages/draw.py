@@ -6,15 +6,16 @@ from streamlit_drawable_canvas import st_canvas
 from cnn.inputs.canvas import canvas_to_mnist_steps
 from ui.charts import basic as charts
 from ui.core.canvas_input import CanvasError, canvas_rgba
+from ui.core.text import md_escape
 from ui.panels import uncertainty
-from ui.panels.draw import corrections, keyboard, photo
+from ui.panels.draw import canvas_frame, corrections, keyboard, photo
 from ui.state import registry, session
 
 SIDE = 280      # the canvas, in CSS pixels
 
 # A stroke reruns the panel below, usually within a fraction of a second. When a rerun is slow (a loaded
 # server), Streamlit fades the "stale" elements over one second meanwhile: here that only flickered, and the
-# fade's animation frames cost the browser more CPU per stroke (README, Reliability). So the panel keeps full
+# fade's animation frames cost the browser more CPU per stroke (docs/reliability.md). So the panel keeps full
 # opacity until its new content arrives.
 st.html("<style>.stElementContainer[data-stale='true'] {opacity: 1 !important; transition: none !important}</style>")
 st.title("Draw a digit")
@@ -36,7 +37,7 @@ def draw_and_predict(model, chosen=None):
     try:
         rgba = canvas_rgba(drawing.image_bytes, SIDE)                 # (280, 280, 4) uint8, or None
     except CanvasError as e:
-        st.warning(f"**This drawing cannot be used:** {e}. Clear the canvas (the bin icon) and draw again.")
+        st.warning(f"**This drawing cannot be used:** {md_escape(e)}. Clear the canvas (the bin icon) and draw again.")
         rgba = None
     steps = canvas_to_mnist_steps(rgba)                               # all None for an empty canvas
     x28 = steps["centred"]                                            # (28, 28) in [0, 1], or None
@@ -83,6 +84,7 @@ with st.columns([3, 6])[0]:
     model = registry.model_picker("draw")
     chosen = keyboard.choose()
 st.space("small")                                                     # room for the canvas toolbar
+canvas_frame.frame("canvas", SIDE)                                     # the whole canvas takes the first stroke
 draw_and_predict(model, chosen)
 with st.expander("Use a photo of a handwritten digit", icon=":material/photo_camera:"):
     photo.photo_panel(model, session.model_key())

@@ -6,6 +6,8 @@ import re
 import time
 from pathlib import Path
 
+import pytest
+
 from browser_helpers import (
     BROWSER_MARKS,
     DIGITS,
@@ -111,7 +113,9 @@ def test_sidebar_training_shows_progress_and_stop_keeps_the_model(app, page):
     expect(picker).to_have_value(re.compile("^c4p-1"))
     expect(sidebar.get_by_text("c4p-1 is ready")).to_have_count(0)
     draw(page, DIGITS["1"])
-    expect(prediction(page)).to_have_text(re.compile(r"^[0-9]$"), timeout=10_000)
+    # the stopped model predicts: ten probabilities summing to 1 (what it guesses after a few images may be "not
+    # sure", which is right for it: the guess itself depends on how far the run got)
+    assert sum(bars(page)) == pytest.approx(1, abs=0.01)
     assert exceptions(page) == 0
 
 

@@ -8,11 +8,11 @@ import plotly.express as px
 import plotly.graph_objects as go
 
 from cnn.studies import findings, study
-from cnn.studies.experiment import CONFIGURATIONS as ORIGIN_CONFIGS
+from cnn.studies.origin import CONFIGURATIONS as ORIGIN_CONFIGS
 
-AXES = {"params": "parameters (log scale)", "cpu_epoch_s": "CPU seconds per epoch, one thread (log scale)",
+AXES = {"params": "parameters (log scale)", "cpu_s": "CPU seconds per epoch, one thread (log scale)",
         "epoch_s": "wall-clock seconds per epoch on a shared machine (log scale)"}
-HOVER = {"params": "%{x:,} parameters", "cpu_epoch_s": "%{x:.2f} CPU s per epoch",
+HOVER = {"params": "%{x:,} parameters", "cpu_s": "%{x:.2f} CPU s per epoch",
          "epoch_s": "%{x:.2f} s per epoch (wall clock)"}
 FULL_RUNS = "97-99%"       # the origin's ten trained fully (the other view), for the protocol note
 FRONT = "#ff4b4b"                                           # the Pareto front (the app's accent colour)
@@ -37,20 +37,13 @@ def summary(records, protocol):
     with a column saying which are the origin's ten."""
     table = pd.DataFrame(findings.summarise(records, protocol))
     table["origin"] = table["arch"].isin(ORIGIN_CONFIGS)
-    cpu = {}                                 # arch -> CPU seconds per epoch of each run (None when not recorded)
-    for r in records:
-        if study.protocol_key(r["protocol"]) == protocol:
-            seconds = r.get("cpu_s", r.get("train_cpu_s"))
-            cpu.setdefault(r["arch"], []).append(None if seconds is None else seconds / r["protocol"]["epochs"])
-    table["cpu_epoch_s"] = [np.nan if None in cpu[a] else float(np.median(cpu[a])) for a in table["arch"]]
-    if table["cpu_epoch_s"].notna().all():
-        table["front_cpu_epoch_s"] = findings.pareto(table["cpu_epoch_s"], table["acc"])
     return table
 
 
 def time_axis(table):
-    """'cpu_epoch_s' when every run of the table recorded its CPU time, else 'epoch_s' (wall clock)."""
-    return "cpu_epoch_s" if "front_cpu_epoch_s" in table and table["cpu_epoch_s"].notna().all() else "epoch_s"
+    """'cpu_s' (CPU seconds per epoch) when every run of the table recorded its CPU time, else 'epoch_s' (wall
+    clock): cnn.studies.findings.time_cost."""
+    return findings.time_cost(table.to_dict("records"))
 
 
 def protocol_note(protocol):
@@ -68,7 +61,7 @@ def chart_note(table, time_axis):
     """How the accuracy axis is spaced, and what the time axis measures."""
     axis = ("Accuracy axis: spaced by the test error on a log scale, best at the top, so that 90 -> 95% is as far "
             "as 80 -> 90% and the many networks near the top spread out. ")
-    if time_axis == "cpu_epoch_s":
+    if time_axis == "cpu_s":
         return axis + ("Time: the CPU time of each run's one training thread per epoch, median over seeds (it hardly "
                        "changes with the machine's load).")
     return axis + ("Time: wall-clock seconds per epoch measured during the sweep, median over seeds, on a machine "
@@ -92,7 +85,7 @@ def train_request(arch, protocol, row):
     request = dict(arch=arch, epochs=int(p["epochs"]), n_train=int(p["n_train"]), seed=0, lr=float(p["lr"]),
                    batch_size=int(p["batch_size"]), optimizer=p["optimizer"], activation=p.get("activation", "relu"),
                    source="MNIST (60,000 images)" if p.get("data") == "mnist" else "Committed subset (1,000 images)")
-    per_epoch = row["cpu_epoch_s"] if np.isfinite(row.get("cpu_epoch_s", np.nan)) else row["epoch_s"]
+    per_epoch = row["cpu_s"] if np.isfinite(row.get("cpu_s", np.nan)) else row["epoch_s"]
     cost = (f"The sidebar is set to the study's protocol: {p['n_train']:,} images x {p['epochs']} epochs, seed 0, "
             f"{p['optimizer']} {p['lr']}, batch {p['batch_size']}. In the study an epoch of {arch} took about "
             f"{per_epoch:.1f} s, so expect about {per_epoch * p['epochs']:.0f} s of training plus the tests "

@@ -1,5 +1,6 @@
-"""Page-wide CSS, one place: what the theme cannot set (WCAG AA contrast for captions, the canvas column's
-room). Drawn once per run by app.py; a <style> alone in st.html takes no space on the page."""
+"""Page-wide CSS, one place: what the theme cannot set (WCAG AA contrast for captions; the canvas column's
+room is ui/panels/draw/canvas_frame.py's). Drawn once per run by app.py; a <style> alone in st.html takes no
+space on the page."""
 import streamlit as st
 
 # Streamlit's captions and hints are its text colour at 60% opacity: #828180-ish on white, 3.9:1, below the
@@ -8,9 +9,6 @@ import streamlit as st
 CSS = """<style>
 [data-testid="stImageCaption"] {color: inherit !important}
 [data-testid="stCaptionContainer"], [data-testid="stMetricDelta"] {color: inherit !important; opacity: 0.8}
-/* The canvas (280 px) never narrower than its column: a narrower column made it a scrollable region that
-   cannot be focused (axe: scrollable-region-focusable) and hid its right edge. */
-.stColumn:has(.st-key-canvas) {min-width: 300px}
 </style>"""
 
 
