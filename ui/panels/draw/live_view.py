@@ -60,17 +60,20 @@ def panel(model):
         return
     found = stages(model, x28)                                          # every layer's output, by the engine
     probs = softmax(found[-1].values.reshape(1, -1))[0]                 # the engine's softmax, not calibrated
-    top = st.columns([4, 3])
-    with top[0]:
+    picture = st.container()                                            # first on screen, drawn once picked
+    controls = st.columns([4, 3])
+    with controls[0]:
         s, unit, row, col = pick(found)
-    per_layer = top[1].toggle("One colour range per layer", key=PER_LAYER,
-                              help="Off: each map on its own range, so faint maps show. On: maps of a layer "
-                                   "compare.")
+    per_layer = controls[1].toggle("One colour range per layer", key=PER_LAYER,
+                                   help="Off: each map on its own range, so faint maps show. On: the maps of a "
+                                        "layer can be compared.")
     boxes = field(found, s, unit, row, col) if s else None
-    st.html(network_view.network_html(found, probs, not per_layer, boxes, s or None, key=f"{float(x28.sum()):.4f}"))
-    st.caption(_summary(found, probs))
-    if s:
-        _followed(found, boxes, s, unit, row, col)
+    with picture:
+        st.html(network_view.network_html(found, probs, not per_layer, boxes, s or None,
+                                          key=f"{float(x28.sum()):.4f}"))
+        st.caption(_summary(found, probs))
+        if s:
+            _followed(found, boxes, s, unit, row, col)
     if any(f.kind == "conv" for f in found) and st.toggle("Watch a kernel slide", key=PLAY):
         slide(found, s, unit)
 
