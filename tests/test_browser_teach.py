@@ -37,7 +37,7 @@ def draw_a_digit(page, url, strokes):
 
 def open_tab(page, name):
     """Show one part of the Inside page (a segmented control: the page builds only the part shown)."""
-    page.locator('[data-testid^="stBaseButton-segmented_control"]').filter(has_text=name).click()
+    page.get_by_role("radio", name=name, exact=True).click()
     wait_idle(page)
 
 
