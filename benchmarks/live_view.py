@@ -1,6 +1,7 @@
 """What the live view of the whole network costs a stroke, and how fast Inside the network opens, in a real browser.
 
     python benchmarks/live_view.py [--rounds 6] [--strokes 3] [--base DIR]
+    python benchmarks/live_view.py --shots docs/     # screenshots of the view, desktop and phone, 3 models
 
 Strokes: one Streamlit server, one Chromium page on Draw; rounds alternate the live view off and on, each a few
 strokes on a cleared canvas. A stroke is timed from mouse-up to its picture: the 28x28 input image with the view
@@ -12,6 +13,7 @@ commit before) on a second server, in the same alternation. Prints medians and a
 """
 import argparse
 import json
+import re
 import statistics
 import sys
 import time
@@ -113,7 +115,15 @@ def main():
     parser.add_argument("--strokes", type=int, default=3, help="strokes per mode per round")
     parser.add_argument("--opens", type=int, default=6, help="cold opens of each page")
     parser.add_argument("--base", help="another checkout whose Inside page is opened too (the page before)")
+    parser.add_argument("--shots", help="only save screenshots of the view in this folder")
     args = parser.parse_args()
+    if args.shots:
+        proc, url, _ = bh.start_server()
+        try:
+            shots(url, Path(args.shots))
+        finally:
+            bh.stop_server(proc)
+        return
     servers = [bh.start_server()]
     if args.base:
         servers.append(start_in(args.base))
@@ -137,6 +147,53 @@ def main():
         print(f"open {name}: {s:.2f} s, {kb:.0f} KB over the websocket (median of {len(values)}, cold)")
     print(f"ratio Inside/Draw open: {result['Inside']['open_s'] / result['Draw']['open_s']:.2f}")
     print(json.dumps(result))
+
+
+def shots(url, folder, models=("c8p", "c16pc16", "default")):
+    """live-view-<model>-desktop.png and -phone.png: a 7 drawn, a unit of the first pooling layer followed."""
+    from PIL import Image
+    folder.mkdir(exist_ok=True)
+    with sync_playwright() as p:
+        browser = p.chromium.launch(executable_path=bh.CHROMIUM, headless=True, args=bh.LAUNCH_ARGS)
+        for device, options in [("desktop", {"viewport": {"width": 1400, "height": 1000}}),
+                                ("phone", {"viewport": {"width": 390, "height": 844}, "device_scale_factor": 2,
+                                           "is_mobile": True, "has_touch": True})]:
+            for model in models:
+                page = browser.new_context(**options).new_page()
+                bh.open_app(page, url)
+                picker = page.get_by_test_id("stSelectbox").filter(has_text="Model").get_by_role("combobox")
+                picker.click()
+                page.get_by_role("option").filter(has_text=re.compile(rf"^{model} ·")).first.click()
+                bh.wait_idle(page)
+                page.get_by_text("Watch the whole network").click()
+                bh.wait_idle(page)
+                bh.draw(page, bh.DIGITS["7"])
+                page.locator(".live-view").wait_for(timeout=30_000)
+                bh.wait_idle(page)
+                follow = page.get_by_test_id("stSelectbox").filter(has_text="Follow a unit").get_by_role("combobox")
+                follow.scroll_into_view_if_needed()
+                follow.click()
+                page.get_by_role("option").nth(2).click()
+                bh.wait_idle(page)
+                for label, value in (("Row", "4"), ("Column", "6")):
+                    box = page.get_by_label(re.compile(rf"^{label} \(0-\d+\)"))
+                    box.fill(value)
+                    box.press("Enter")
+                    bh.wait_idle(page)
+                path = folder / f"live-view-{model}-{device}.png"
+                if device == "desktop":
+                    top = page.locator(".live-view").bounding_box()["y"] - 30
+                    end = page.get_by_text("It reads, outlined in red").bounding_box()
+                    page.screenshot(path=str(path), clip={"x": 300, "y": top, "width": 1100,
+                                                          "height": end["y"] + end["height"] - top + 10})
+                else:
+                    bh.wait_idle(page)
+                    page.evaluate("document.querySelector('.live-view').scrollIntoView({block: 'center'})")
+                    page.wait_for_timeout(300)
+                    page.screenshot(path=str(path))
+                Image.open(path).convert("RGB").quantize(128).save(path, optimize=True)     # small PNG
+                page.context.close()
+        browser.close()
 
 
 def start_in(folder):

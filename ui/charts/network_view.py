@@ -14,8 +14,8 @@ from PIL import Image
 ANCHORS = ["#440154", "#482878", "#3e4989", "#31688e", "#26828e", "#1f9e89", "#35b779", "#6ece58", "#b5de2b",
            "#fde725"]
 LEVELS = 255                  # palette entries 0..254 for values; 255 is the transparent gap between maps
-HEIGHT = 220                  # CSS px a layer's column aims for
-MIN_CELL, MAX_CELL = 12, 84   # CSS px of one map's side: never smaller (a wide layer grows taller and scrolls)
+HEIGHT = 190                  # CSS px a layer's column aims for
+MIN_CELL, MAX_CELL = 12, 70   # CSS px of one map's side: never smaller (a wide layer grows taller and scrolls)
 OPS = {"conv": "3x3 conv", "pool": "2x2 max pool", "dense": "dense", "output": "dense, softmax"}
 OUTLINE = "#ff4b4b"
 
@@ -67,8 +67,9 @@ def png_uri(indices):
 def _outline(left, top, width, height, total_w, total_h, strong):
     pct = [100 * left / total_w, 100 * top / total_h, 100 * width / total_w, 100 * height / total_h]
     return (f'<div class="rf" style="position:absolute;left:{pct[0]:.3f}%;top:{pct[1]:.3f}%;width:{pct[2]:.3f}%;'
-            f'height:{pct[3]:.3f}%;outline:{2 if strong else 1}px solid {OUTLINE};'
-            f'background:{"rgba(255,75,75,0.35)" if strong else "rgba(255,75,75,0.12)"}"></div>')
+            f'height:{pct[3]:.3f}%;outline:{3 if strong else 2}px solid {OUTLINE};'
+            f'box-shadow:0 0 0 {4 if strong else 3}px rgba(255,255,255,0.7);'
+            f'background:rgba(255,75,75,{0.45 if strong else 0.15})"></div>')
 
 
 def _boxes_html(shape, ncols, box, picked):
@@ -147,20 +148,20 @@ def _outputs_figure(i, stage, probs, box):
                     f'{"outline:2px solid " + OUTLINE if mark else ""}">'
                     f'<b style="width:0.8rem;font-weight:{700 if d == best else 400}">{d}</b>'
                     f'<span style="width:14px;height:14px;background:rgb({r},{g},{b})"></span>'
-                    f'<span style="width:{60 * probs[d]:.1f}px;height:8px;background:#8da0cb"></span>'
+                    f'<span style="width:{44 * probs[d]:.1f}px;height:8px;background:#8da0cb"></span>'
                     f'<span style="opacity:0.8">{probs[d]:.0%}</span></div>')
     alt = (f"the ten outputs: logits {lo:.2f} to {hi:.2f}; the network reads {best} "
            f"with probability {probs[best]:.1%}")
     return (f'<figure class="lv-stage" data-stage="{i}" role="img" aria-label="{escape(alt)}" '
-            f'style="margin:0;flex:none;width:120px">'
+            f'style="margin:0;flex:none;width:104px">'
             f'<div style="font-size:0.75rem;font-weight:600">output: logit, probability</div>{"".join(rows)}'
             f'<figcaption style="font-size:0.7rem;opacity:0.75">logits {lo:.2f} to {hi:.2f}</figcaption></figure>')
 
 
 def _arrow(stage):
     op = OPS[stage.kind] + (" + ReLU" if stage.relu and stage.kind in ("conv", "dense") else "")
-    return (f'<div aria-hidden="true" style="flex:none;align-self:center;text-align:center;font-size:0.7rem;'
-            f'opacity:0.75;width:52px">&rarr;<br>{escape(op)}</div>')
+    return (f'<div aria-hidden="true" style="flex:none;align-self:center;text-align:center;'
+            f'opacity:0.75;width:40px;font-size:0.65rem;line-height:1.2">&rarr;<br>{escape(op)}</div>')
 
 
 def network_html(found, probs, per_map=True, boxes=None, picked=None, key=""):
