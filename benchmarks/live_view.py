@@ -128,19 +128,21 @@ def main():
     if args.base:
         servers.append(start_in(args.base))
     try:
-        times = strokes(servers[0][1], args.rounds, args.strokes)
+        times = strokes(servers[0][1], args.rounds, args.strokes) if args.rounds else {}
         pages = opens([s[1] for s in servers], args.opens)
     finally:
         for proc, *_ in servers:
             bh.stop_server(proc)
     result = {}
-    for live in (False, True):
+    for live in (False, True) if args.rounds else ():
         pic, idle = median([t[0] for t in times[live]]), median([t[1] for t in times[live]])
         result["view on" if live else "view off"] = {"picture_s": pic, "rerun_s": idle, "n": len(times[live])}
         print(f"stroke, view {'on ' if live else 'off'}: mouse-up -> picture {pic:.3f} s, -> rerun done "
               f"{idle:.3f} s (median of {len(times[live])})")
-    on, off = result["view on"], result["view off"]
-    print(f"ratio on/off: picture {on['picture_s'] / off['picture_s']:.2f}, rerun {on['rerun_s'] / off['rerun_s']:.2f}")
+    if args.rounds:
+        on, off = result["view on"], result["view off"]
+        print(f"ratio on/off: picture {on['picture_s'] / off['picture_s']:.2f}, "
+              f"rerun {on['rerun_s'] / off['rerun_s']:.2f}")
     for name, values in pages.items():
         s, kb = median([v[0] for v in values]), median([v[1] for v in values])
         result[name] = {"open_s": s, "ws_kb": kb, "n": len(values)}
