@@ -56,7 +56,7 @@ if view == "study":
                                     selection_mode="points")
         picked += [p["customdata"][0] for p in event.selection.points if p.get("customdata")]
     st.caption("Seconds per epoch are wall-clock times measured during the sweep, one run per process: on a busy "
-               "machine they vary (the shipped study's by up to 4x between seeds of one network; the README lists "
+               "machine they vary (the shipped study's by up to 4x between seeds of one network; docs/study.md lists "
                "CPU times).")
     if picked:
         arch = picked[-1]

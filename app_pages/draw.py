@@ -14,7 +14,7 @@ SIDE = 280      # the canvas, in CSS pixels
 
 # A stroke reruns the panel below, usually within a fraction of a second. When a rerun is slow (a loaded
 # server), Streamlit fades the "stale" elements over one second meanwhile: here that only flickered, and the
-# fade's animation frames cost the browser more CPU per stroke (README, Reliability). So the panel keeps full
+# fade's animation frames cost the browser more CPU per stroke (docs/reliability.md). So the panel keeps full
 # opacity until its new content arrives.
 st.html("<style>.stElementContainer[data-stale='true'] {opacity: 1 !important; transition: none !important}</style>")
 st.title("Draw a digit")

@@ -19,7 +19,7 @@ app, JavaScript errors, lost connections; for the hostile clients, a file not re
 memory (VmRSS at the end, VmHWM its peak, and the peak of the server and its training workers together, sampled
 every second), and the CPU time of the server and of the browser: here they share the machine's cores, as real
 users' browsers do not. --modes runs the whole measurement once per mode, one after the other in this run, each on
-a server of its own: `local` (the default) or `public` (CNN_PUBLIC=1, per-visitor data; README: Sharing the app).
+a server of its own: `local` (the default) or `public` (CNN_PUBLIC=1, per-visitor data; docs/public-mode.md).
 Needs /usr/bin/chromium and the playwright package (../shared/browser-testing.md).
 """
 import argparse

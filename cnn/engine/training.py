@@ -1,4 +1,4 @@
-"""Training: a config and the mini-batch loop (the command line is cnn/train.py)."""
+"""Training: a config and the mini-batch loop (the command line: python -m cnn train, in cnn/cli.py)."""
 import contextlib
 import dataclasses
 import functools
@@ -23,7 +23,7 @@ from .parallel import CORES, WorkerError, Workers
 LOG = logging.getLogger(__name__)
 MAX_SEED = 2**32 - 1
 # Worker processes take a while to start and cost a little every step to copy and signal: below this many
-# images in a run, or this many in a batch, one process is about as fast (README, "Training uses every core").
+# images in a run, or this many in a batch, one process is about as fast (docs/engine.md, "Training uses every core").
 MIN_PARALLEL_IMAGES = 10000
 MIN_PARALLEL_BATCH = 16
 # A batch larger than this is refused: each image of a step is held as float32 (3 KB) in this process and again

@@ -122,3 +122,7 @@ def main(argv=None):
         run_protocol(name, results, data, out_dir, args.archs, args.seeds or PROTOCOLS[name]["seeds"],
                      overrides, args.n_test, log=lambda line: print(line, file=sys.stderr, flush=True))
 
+
+
+if __name__ == "__main__":
+    main()

@@ -20,7 +20,7 @@ from cnn.engine.layers import softmax
 T_RANGE = (0.05, 20.0)      # temperatures searched (the weights files' schema allows 0.01 to 100)
 FIT_IMAGES = 5000           # the first test images fit T; the calibration error is reported on the rest
 N_BINS = 15                 # confidence bins of the reliability diagram and the ECE
-NOT_SURE_BELOW = 0.95       # calibrated top probability under which a drawing is "not sure" (see README)
+NOT_SURE_BELOW = 0.95       # calibrated top probability under which a drawing is "not sure" (docs/teaching.md)
 
 
 def nll(logits, labels, temperature=1.0):
@@ -120,3 +120,7 @@ def main(argv=None):
         model.meta["calibration"] = record
         save_model(model, args.model)
         print(f"saved {args.model}")
+
+
+if __name__ == "__main__":
+    main()

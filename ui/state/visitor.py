@@ -54,7 +54,7 @@ class Limits:
 
 
 def limits():
-    """Public mode's quotas; each can be changed by its environment variable (README: Sharing the app)."""
+    """Public mode's quotas; each can be changed by its environment variable (docs/public-mode.md)."""
     return Limits(drawings=int(_env("CNN_MAX_DRAWINGS", 500)), models=int(_env("CNN_MAX_MODELS", 5)),
                   uploads=int(_env("CNN_MAX_UPLOADS", 3)), total_mb=_env("CNN_MAX_TOTAL_MB", 1000),
                   uploads_mb=_env("CNN_MAX_UPLOADS_MB", 500), hours=_env("CNN_EXPIRY_HOURS", 24),
