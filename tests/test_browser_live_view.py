@@ -2,7 +2,9 @@
 back to the pixels (by keyboard on a desktop, by taps on a phone) and plays the kernel sliding.
 Helpers: tests/browser_helpers.py."""
 import re
+from pathlib import Path
 
+import axe_playwright_python
 import pytest
 from playwright.sync_api import expect
 
@@ -20,6 +22,8 @@ from browser_helpers import (
 
 pytestmark = BROWSER_MARKS     # the browser marker; skipped without Chromium unless CI is set
 VIEW = ".live-view"
+AXE = (Path(axe_playwright_python.__file__).parent / "axe.min.js").read_text()
+WCAG = "{runOnly: {type: 'tag', values: ['wcag2a', 'wcag2aa', 'wcag21a', 'wcag21aa']}}"
 
 
 @pytest.fixture(scope="module")
@@ -101,6 +105,10 @@ def test_a_unit_is_followed_by_keyboard_and_the_kernel_plays(app, page):
     page.locator(".kp-pos").focus()
     page.keyboard.press("ArrowRight")                                 # one step by hand
     expect(player).to_have_attribute("data-position", str(at + 1))
+    page.add_script_tag(content=AXE)                                  # the view and the player, by axe-core
+    violations = page.evaluate(f"""async () => (await axe.run({{include: [['{VIEW}'], ['.kernel-player']]}},
+                                                              {WCAG})).violations.map(v => v.id)""")
+    assert violations == []
     assert exceptions(page) == 0
 
 

@@ -71,7 +71,7 @@ def panel(model):
     with picture:
         st.html(network_view.network_html(found, probs, not per_layer, boxes, s or None,
                                           key=f"{float(x28.sum()):.4f}"))
-        st.caption(_summary(found, probs))
+        st.markdown(_summary(found, probs))                            # the picture's text alternative
         if s:
             _followed(found, boxes, s, unit, row, col)
     if any(f.kind == "conv" for f in found) and st.toggle("Watch a kernel slide", key=PLAY):
@@ -113,5 +113,5 @@ def slide(found, followed, followed_unit):
     st.html(kernel_player.player_html(stage.label, source[:, :, k], stage.layer.params["W"][:, :, k, channel], z,
                                       stage.values[:, :, channel], k, bias, stage.relu, source.shape[2],
                                       f"kernel-player-{s}-{channel}-{k}"), unsafe_allow_javascript=True)
-    st.caption(f"Play moves filter {channel}'s 3x3 window over {found[stage.source].label.split(':')[0]} row by row "
+    st.markdown(f"Play moves filter {channel}'s 3x3 window over {found[stage.source].label.split(':')[0]} row by row "
                "and fills the output map value by value; the slider (or the arrow keys on it) moves it by hand.")
