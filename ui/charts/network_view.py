@@ -180,4 +180,4 @@ def network_html(found, probs, per_map=True, boxes=None, picked=None, key=""):
     chain = " → ".join(s.label for s in found)
     return (f'<div class="live-view" data-key="{escape(key)}" role="group" tabindex="0" aria-label="the whole network: '
             f'{escape(chain)}" style="display:flex;gap:6px;align-items:flex-start;overflow:auto;max-height:70vh;'
-            f'padding-bottom:4px">{"".join(parts)}</div>')
+            f'padding-bottom:4px;contain:content">{"".join(parts)}</div>')
