@@ -143,11 +143,12 @@ def main():
         on, off = result["view on"], result["view off"]
         print(f"ratio on/off: picture {on['picture_s'] / off['picture_s']:.2f}, "
               f"rerun {on['rerun_s'] / off['rerun_s']:.2f}")
-    for name, values in pages.items():
+    for name, values in pages.items() if args.opens else ():
         s, kb = median([v[0] for v in values]), median([v[1] for v in values])
         result[name] = {"open_s": s, "ws_kb": kb, "n": len(values)}
         print(f"open {name}: {s:.2f} s, {kb:.0f} KB over the websocket (median of {len(values)}, cold)")
-    print(f"ratio Inside/Draw open: {result['Inside']['open_s'] / result['Draw']['open_s']:.2f}")
+    if args.opens:
+        print(f"ratio Inside/Draw open: {result['Inside']['open_s'] / result['Draw']['open_s']:.2f}")
     print(json.dumps(result))
 
 
