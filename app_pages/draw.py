@@ -6,8 +6,9 @@ from streamlit_drawable_canvas import st_canvas
 from cnn.inputs.canvas import canvas_to_mnist_steps
 from ui.charts import basic as charts
 from ui.core.canvas_input import CanvasError, canvas_rgba
+from ui.core.text import md_escape
 from ui.panels import uncertainty
-from ui.panels.draw import corrections, live_view, photo
+from ui.panels.draw import canvas_frame, corrections, live_view, photo
 from ui.state import registry, session
 
 SIDE = 280      # the canvas, in CSS pixels
@@ -34,7 +35,7 @@ def draw_and_predict(model, live_view_on):
     try:
         rgba = canvas_rgba(drawing.image_bytes, SIDE)                 # (280, 280, 4) uint8, or None
     except CanvasError as e:
-        st.warning(f"**This drawing cannot be used:** {e}. Clear the canvas (the bin icon) and draw again.")
+        st.warning(f"**This drawing cannot be used:** {md_escape(e)}. Clear the canvas (the bin icon) and draw again.")
         rgba = None
     steps = canvas_to_mnist_steps(rgba)                               # all None for an empty canvas
     x28 = steps["centred"]                                            # (28, 28) in [0, 1], or None
@@ -79,6 +80,7 @@ with picker_col:
 with view_col:
     live_view_on = live_view.switch()
 st.space("small")                                                     # room for the canvas toolbar
+canvas_frame.frame("canvas", SIDE)                                     # the whole canvas takes the first stroke
 draw_and_predict(model, live_view_on)
 with st.expander("Use a photo of a handwritten digit", icon=":material/photo_camera:"):
     photo.photo_panel(model, session.model_key())

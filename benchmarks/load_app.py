@@ -140,9 +140,6 @@ async def session(browser, url, number, args, report, opened, phases):
         await page.goto(url, timeout=120_000)            # 20 pages loading at once share 2 cores
         await page.locator(CANVAS).wait_for(timeout=120_000)
         await page.wait_for_selector(IDLE, timeout=120_000)
-        box = await page.locator(CANVAS).bounding_box()
-        await page.mouse.move(box["x"] + box["width"] / 2, box["y"] + box["height"] / 2)   # hover first
-        await page.wait_for_timeout(300)
         report["opened"] += 1
         opened.release()
         released = True

@@ -121,7 +121,7 @@ def test_wrong_its_a_stores_the_drawing_with_its_label(at, data_dir):
     store = DrawingStore(data_dir)
     saved = store.get(1)
     assert store.count() == 1 and saved["label"] == 2 and saved["model"] == "file:default"
-    assert saved["x"].shape == (28, 28) and saved["canvas"].shape == (280, 280, 4)
+    assert saved["x"].shape == (28, 28) and saved["canvas"].shape == (140, 140, 4)
     button(at, "Save drawing").click().run()                        # the same drawing twice: stored once
     assert any("already saved" in i.value for i in at.info) and store.count() == 1
 

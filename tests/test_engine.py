@@ -11,10 +11,10 @@ import pytest
 
 import cnn
 from cnn.files.weights import to_bytes
+from cnn.studies.origin import CONFIGURATIONS as ORIGIN_CONFIGS
 from helpers import BAD_WEIGHTS, GOOD_WEIGHTS
 
 ROOT = Path(__file__).resolve().parents[1]
-ORIGIN_CONFIGS = ["c8p", "c16p", "c8pc8", "c8pc16", "c16pc8", "c16pc16", "c8pc8p", "c8pc16p", "c16pc8p", "c16pc16p"]
 
 
 @pytest.mark.parametrize("arch", ORIGIN_CONFIGS + ["c32pc64pd128", "pc8", "c8c8pp", "d10", "c256"])

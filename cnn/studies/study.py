@@ -17,8 +17,6 @@ import functools
 import hashlib
 import json
 import math
-import os
-import tempfile
 import time
 from pathlib import Path
 
@@ -29,6 +27,7 @@ from cnn.engine.arch import n_params as arch_params
 from cnn.engine.malloc import keep_freed_memory
 from cnn.engine.model import build_model
 from cnn.engine.training import TrainConfig, train
+from cnn.files.atomic import write_atomic
 from cnn.files.mnist import load_mnist, load_subset
 
 # The study's protocol (see docs/study.md for why it ranks like the full protocol).
@@ -165,14 +164,4 @@ def write_results(records, path):
     file or the new one, never half of one."""
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
-    try:
-        with os.fdopen(fd, "w", encoding="utf-8") as f:
-            f.writelines(json.dumps(r, separators=(",", ":")) + "\n" for r in records)
-            f.flush()
-            os.fsync(f.fileno())
-        os.chmod(tmp, 0o644)                       # mkstemp's file is private; a results file is not
-        os.replace(tmp, path)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
+    write_atomic(path, "".join(json.dumps(r, separators=(",", ":")) + "\n" for r in records).encode())

@@ -21,7 +21,7 @@ from pathlib import Path
 from cnn.engine.arch import ArchError, parse_arch
 
 from . import findings, study
-from .experiment import CONFIGURATIONS
+from .origin import CONFIGURATIONS
 
 REFERENCE = Path("weights/experiment.json")
 RETRIES = 1              # a task that raises is tried once more (e.g. a worker out of memory mid-run)

@@ -7,10 +7,9 @@ told the server is busy instead of piling up work.
 """
 import contextlib
 import itertools
-import os
 import threading
 
-from cnn.engine.parallel import CORES
+from cnn.engine.parallel import CORES, available_cores
 
 
 class Busy(RuntimeError):
@@ -83,7 +82,7 @@ class Admission:
 
 
 def _cores():
-    return len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count() or 1
+    return available_cores()          # the affinity, within the cgroup's CPU quota
 
 
 # A training run already spreads over CORES processes (cnn/engine/parallel.py: one per core, up to 4), so two runs on

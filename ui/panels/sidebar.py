@@ -12,9 +12,10 @@ from ui.charts import basic as charts
 from ui.core import admission
 from ui.core.jobs import TrainingJob
 from ui.core.model_cache import model_bytes
+from ui.core.text import md_escape
 from ui.panels.draw import corrections
 from ui.panels.inside import watch_panel
-from ui.state import registry, session, visitor
+from ui.state import held, registry, session, visitor
 
 POLL_SECONDS = 0.5
 MNIST, SUBSET = "MNIST (60,000 images)", "Committed subset (1,000 images)"
@@ -22,6 +23,8 @@ MNIST, SUBSET = "MNIST (60,000 images)", "Committed subset (1,000 images)"
 
 def render():
     _collect_finished_job()
+    if st.session_state.get("my_model") in held.tell_dropped():   # public mode: models dropped from memory
+        st.session_state.pop("my_model")
     with st.sidebar:
         st.header("Train a model", divider="gray")
         request, messages = _form()
@@ -84,7 +87,7 @@ def _start(request, box):
     try:
         spec = cnn.NetSpec(request["arch"], request["activation"])
     except cnn.ArchError as e:
-        box.error(f"**Architecture:** {e}")
+        box.error(f"**Architecture:** {md_escape(e)}")
         return
     try:
         data = _load_data(request["source"], box)
@@ -134,6 +137,7 @@ def _collect_finished_job():
         registry.session_models()[job.name] = job.model
         registry.select(f"session:{job.name}")
         st.session_state["my_model"] = job.name       # and the one the save and download buttons act on
+        held.hold(job.name, job.model)                # counted against the server's bound (ui/state/held.py)
 
 
 def _job_panel():
@@ -203,7 +207,9 @@ def _my_models():
     if models:
         st.header("Your models", divider="gray")
         name = st.selectbox("Trained in this session", list(models), key="my_model")
-        model = models[name]
+        model = models.get(name)
+        if model is None:                                # dropped from memory meanwhile (ui/state/held.py)
+            return
         st.caption(f"{registry.describe(model)} test accuracy · {model.n_params:,} parameters")
         use, remove = st.columns(2)
         if session.model_key() != f"session:{name}":
@@ -251,13 +257,14 @@ def _save(model, target, saved):
     else:
         if not public:
             saved.add(path.stem)
-        st.success(f"Saved as **{path.stem}** in your models: every page's model list offers it." if public
+        st.success(f"Saved as **{md_escape(path.stem)}** in your models: every page's model list offers it." if public
                    else f"Saved as weights/{path.name}.")
 
 
 def _remove(name):
     """Forget a session model; when it was in use, the first model in the list takes its place."""
     registry.session_models().pop(name, None)
+    held.forget(name)
     st.session_state.pop("my_model", None)
     corrections.record_uploads()
     if session.model_key() == f"session:{name}":

@@ -46,6 +46,7 @@ class Limits:
     drawings: int          # stored drawings per visitor
     models: int            # saved models per visitor
     uploads: int           # uploaded models held at once per visitor
+    visitor_mb: float      # one visitor's folder (drawings and saved models), on disk
     total_mb: float        # every visitor's folder together, on disk
     uploads_mb: float      # every visitor's uploaded models together, in the server's memory
     hours: float           # a visitor's data is deleted this long after their last action
@@ -56,7 +57,8 @@ class Limits:
 def limits():
     """Public mode's quotas; each can be changed by its environment variable (docs/public-mode.md)."""
     return Limits(drawings=int(_env("CNN_MAX_DRAWINGS", 500)), models=int(_env("CNN_MAX_MODELS", 5)),
-                  uploads=int(_env("CNN_MAX_UPLOADS", 3)), total_mb=_env("CNN_MAX_TOTAL_MB", 1000),
+                  uploads=int(_env("CNN_MAX_UPLOADS", 3)), visitor_mb=_env("CNN_MAX_VISITOR_MB", 100),
+                  total_mb=_env("CNN_MAX_TOTAL_MB", 1000),
                   uploads_mb=_env("CNN_MAX_UPLOADS_MB", 500), hours=_env("CNN_EXPIRY_HOURS", 24),
                   grace_s=_env("CNN_CLOSED_TAB_SECONDS", 600), sweep_s=_env("CNN_SWEEP_SECONDS", 60))
 
@@ -103,8 +105,13 @@ def usage_bytes(path):
 
 
 def check_room(n_bytes):
-    """QuotaError when `n_bytes` more would overfill the space of all visitors together."""
-    if usage_bytes(root()) + n_bytes > limits().total_mb * 2**20:
+    """QuotaError when `n_bytes` more would overfill this visitor's space, or that of all visitors together."""
+    lim = limits()
+    if usage_bytes(folder()) + n_bytes > lim.visitor_mb * 2**20:
+        raise QuotaError(f"your data here takes {usage_bytes(folder()) / 2**20:.1f} MB of the {lim.visitor_mb:g} MB "
+                         "a visitor may keep. Delete drawings on the Evaluate page or saved models in the sidebar "
+                         "first, or download what you want to keep")
+    if usage_bytes(root()) + n_bytes > lim.total_mb * 2**20:
         raise QuotaError("the server's space for visitors' data is full. Try again later (data of visitors who "
                          "left is deleted as it expires), or download what you want to keep")
 
@@ -165,6 +172,7 @@ def privacy_note():
              f"deleted a few minutes after you close or reload this tab, and {lim.hours:g} hours after your last "
              "action in any case")
     return (f"What you store here is yours: nobody else using this app can see, load or delete it. Your drawings "
-            f"(up to {lim.drawings}) and saved models (up to {lim.models}) are kept on this app's server for {owner}, "
+            f"(up to {lim.drawings}) and saved models (up to {lim.models}), {lim.visitor_mb:g} MB in all, are kept "
+            f"on this app's server for {owner}, "
             f"and {until}. Models you train or upload (up to {lim.uploads} uploads) stay in this tab's memory only. "
             "Download anything you want to keep.")
