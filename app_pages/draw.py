@@ -8,7 +8,7 @@ from ui.charts import basic as charts
 from ui.core.canvas_input import CanvasError, canvas_rgba
 from ui.core.text import md_escape
 from ui.panels import uncertainty
-from ui.panels.draw import canvas_frame, corrections, keyboard, photo
+from ui.panels.draw import canvas_frame, corrections, keyboard, live_view, photo
 from ui.state import registry, session
 
 SIDE = 280      # the canvas, in CSS pixels
@@ -25,7 +25,7 @@ st.caption("Draw a digit from 0 to 9 on the black square, with a mouse, a pen or
 
 
 @st.fragment
-def draw_and_predict(model, chosen=None):
+def draw_and_predict(model, live_view_on, chosen=None):
     """The canvas and everything that depends on it: a stroke reruns only this panel, so it holds no widget
     but the canvas (the model picker and the teaching panel sit outside it, and rerun only when used).
     `chosen`: (x28, what it is) picked with the keyboard (ui/panels/draw/keyboard.py), read instead of the canvas."""
@@ -58,6 +58,8 @@ def draw_and_predict(model, chosen=None):
 
     with input_col:
         show_input(steps)
+    if live_view_on:
+        live_view.panel(model)                                        # the whole network, for this stroke
     if x28 is not None and model is not None:
         st.subheader("Why this guess?", divider="gray")
         corrections.explain(model, x28, digit)
@@ -80,12 +82,16 @@ def show_input(steps):
                                      "20 px, then centre by mass in 28x28."), "steps")]))
 
 
-with st.columns([3, 6])[0]:
+picker_col, view_col = st.columns([3, 6], vertical_alignment="bottom")
+with picker_col:
     model = registry.model_picker("draw")
-    chosen = keyboard.choose()
+with view_col:
+    live_view_on = live_view.switch()
+with st.columns([3, 6])[0]:
+    chosen = keyboard.choose()                                        # a digit without a pointer
 st.space("small")                                                     # room for the canvas toolbar
 canvas_frame.frame("canvas", SIDE)                                     # the whole canvas takes the first stroke
-draw_and_predict(model, chosen)
+draw_and_predict(model, live_view_on, chosen)
 with st.expander("Use a photo of a handwritten digit", icon=":material/photo_camera:"):
     photo.photo_panel(model, session.model_key())
 if model is not None:

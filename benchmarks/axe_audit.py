@@ -49,7 +49,7 @@ def main():
             go_to(page, "Inside the network")
             audit(page, "Inside: Feature maps")
             for tab in TABS:
-                page.get_by_role("tab", name=tab).click()
+                page.get_by_role("radio", name=tab, exact=True).click()
                 audit(page, f"Inside: {tab}")
             go_to(page, "Compare")
             audit(page, "Compare: the ten")

@@ -7,7 +7,7 @@ import json
 import numpy as np
 import pytest
 
-from helpers import ROOT, new_app
+from helpers import ROOT, inside_view, new_app
 
 SHIPPED = ROOT / "weights"
 
@@ -39,6 +39,7 @@ def filter_chart(at, layer):
 def test_inside_shows_the_true_label_and_the_second_layers_filters_one_at_a_time(shipped):
     at = inside(0)                                                     # the first test image, a 7
     assert any(m.value.startswith("True label: **7**") for m in at.markdown)
+    at = inside_view(at, "Filters")
     assert filter_chart(at, 0).shape == (3, 16 * 4 - 1)                # 16 first-layer filters: one row of 16
     slider = at.slider(key="filter_pick_1")
     assert (slider.min, slider.max, slider.value) == (1, 16, 1)
@@ -49,7 +50,7 @@ def test_inside_shows_the_true_label_and_the_second_layers_filters_one_at_a_time
 
 
 def test_a_fooled_image_can_be_looked_inside(shipped):
-    at = inside(0)
+    at = inside_view(inside(0), "Fool the network")
     at.selectbox(key="fool_target").set_value(3).run()
     next(b for b in at.button if b.label == "Fool the network").click().run()
     assert not at.exception

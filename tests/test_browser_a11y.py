@@ -37,7 +37,7 @@ def test_no_axe_violation_on_any_page_after_a_drawing(app, page):
     go_to(page, "Inside the network")
     audit(page, "Inside: Feature maps", found)
     for tab in INSIDE_TABS:
-        page.get_by_role("tab", name=tab).click()
+        page.get_by_role("radio", name=tab, exact=True).click()     # the page's segmented control
         audit(page, f"Inside: {tab}", found)
     go_to(page, "Compare")
     audit(page, "Compare: the ten", found)

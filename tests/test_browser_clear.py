@@ -45,14 +45,15 @@ def test_saliency_inside_header_filters_and_reliability(app, page):
     page.get_by_text("An MNIST test image").click()
     wait_idle(page)
     expect(page.get_by_text("True label: 7")).to_be_visible(timeout=10_000)
-    header = page.get_by_test_id("stHorizontalBlock").filter(has=page.get_by_test_id("stImage")).first
-    tabs = page.get_by_role("tab", name="Feature maps")
+    header = page.get_by_test_id("stHorizontalBlock").filter(has=page.locator('figure[data-name="input"]')).first
+    tabs = page.get_by_role("radio", name="Feature maps", exact=True)
     gap = tabs.bounding_box()["y"] - (header.bounding_box()["y"] + header.bounding_box()["height"])
     assert gap < 60                                                    # the empty band was 150 px
     doc_shot(header, "inside_header")
-    page.get_by_role("tab", name="Filters").click()
+    page.get_by_role("radio", name="Filters", exact=True).click()
     wait_idle(page)
-    panel = page.get_by_role("tabpanel").filter(has_text="one colour scale per layer")
+    panel = page.get_by_test_id("stMain").get_by_test_id("stVerticalBlock").filter(
+        has_text="one colour scale per layer").filter(has=page.locator(".colorbar")).last
     panel.locator(".colorbar").first.wait_for(timeout=10_000)           # the colour scale is drawn
     doc_shot(panel, "filters")
     go_to(page, "Evaluate")

@@ -37,7 +37,8 @@ def draw_a_digit(page, url, strokes):
 
 
 def open_tab(page, name):
-    page.get_by_role("tab", name=name).click()
+    """Show one part of the Inside page (a segmented control: the page builds only the part shown)."""
+    page.get_by_role("radio", name=name, exact=True).click()
     wait_idle(page)
 
 
@@ -103,7 +104,8 @@ def test_the_first_layer_is_watched_live_during_a_sidebar_run_then_stepped_throu
     expect(page.get_by_text("Accuracy on 100 test images")).to_be_visible()
     assert exceptions(page) == 0
     screenshot(page, "watch")
-    doc_shot(page.get_by_role("tabpanel").filter(has_text="Feature maps of your drawing"), "watch")
+    doc_shot(page.get_by_test_id("stMain").get_by_test_id("stVerticalBlock").filter(
+        has_text="Feature maps of your drawing").last, "watch")
 
 
 def metric(page, label):

@@ -6,7 +6,7 @@ import pytest
 import cnn
 from cnn.files.mnist import load_subset
 from cnn.teach.snapshots import CHANNELS, MOST, Snapshots
-from helpers import new_app, start_training, wait_for_training
+from helpers import inside_view, new_app, start_training, wait_for_training
 
 
 @pytest.fixture(scope="module")
@@ -46,7 +46,7 @@ def test_any_architecture_is_watched(arch, kind, shape, data):
 
 def test_the_inside_page_steps_through_a_sidebar_runs_snapshots(app_env):
     at = new_app()
-    at.switch_page("app_pages/inside.py").run()
+    inside_view(at.switch_page("app_pages/inside.py").run(), "Watch it learn")
     assert any("Train a model in the sidebar" in i.value for i in at.info)
     start_training(at, "c4p", n_train=300, epochs=2)
     wait_for_training(at)
@@ -62,7 +62,7 @@ def test_the_inside_page_steps_through_a_sidebar_runs_snapshots(app_env):
 
 def test_watch_it_learn_probes_the_students_drawing_labels_its_accuracy_and_offers_a_watchable_run(app_env, data):
     at = new_app()
-    at.switch_page("app_pages/inside.py").run()
+    at = inside_view(at.switch_page("app_pages/inside.py").run(), "Watch it learn")
     next(b for b in at.button if b.label == "Set up a run long enough to watch").click().run()
     number = {n.label: n.value for n in at.sidebar.number_input}
     assert (number["Training images"], number["Epochs"]) == (10000, 3)
