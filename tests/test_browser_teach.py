@@ -105,7 +105,7 @@ def test_the_first_layer_is_watched_live_during_a_sidebar_run_then_stepped_throu
     assert exceptions(page) == 0
     screenshot(page, "watch")
     doc_shot(page.get_by_test_id("stMain").get_by_test_id("stVerticalBlock").filter(
-        has_text="Feature maps of your drawing").last, "watch")
+        has_text="Feature maps of your drawing").filter(has_text="Accuracy on 100 test images").last, "watch")
 
 
 def metric(page, label):
