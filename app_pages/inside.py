@@ -5,6 +5,7 @@ import streamlit as st
 import cnn
 from cnn.teach.trace import stages
 from ui.charts import basic as charts
+from ui.panels import uncertainty
 from ui.panels.inside import fool_panel, math_panel, trace_panel, watch_panel
 from ui.state import cached, registry, session
 
@@ -61,15 +62,15 @@ with settings:
 if model is None or image is None:
     st.stop()
 
-probs = model.predict_proba(image[None])[0]                            # (10,)
 with preview:
     st.image(charts.upscale(image, 5), caption="The 28x28 input")
-    st.metric("Prediction", str(int(probs.argmax())), delta=f"{probs.max():.1%} probability", delta_color="off",
-              delta_arrow="off", help=None if label is None else f"The true label is {label}.")
+    uncertainty.guess(model, image, bars=False)                       # the Draw page's verdict, word for word
+    if label is not None:
+        st.caption(f"The true label is {label}.")
 
 found = stages(model, image)                                          # every layer's output, by the engine
-maps_tab, trace_tab, math_tab, fool_tab, filters_tab, watch_tab = st.tabs(
-    ["Feature maps", "Trace a number", "The math", "Fool the network", "Filters", "Watch it learn"])
+maps_tab, trace_tab, math_tab, fool_tab, filters_tab, watch_tab, digit_tab = st.tabs(
+    ["Feature maps", "Trace a number", "The math", "Fool the network", "Filters", "Watch it learn", "A digit at all?"])
 with maps_tab:
     st.caption("Each small image is one channel, scaled to its own range: white is its strongest response.")
     layers = [s for s in found if s.kind in ("conv", "pool")]
@@ -103,3 +104,5 @@ with filters_tab:
                         key=f"filters_{i}", config={"displayModeBar": False})
 with watch_tab:
     watch_panel.panel()
+with digit_tab:
+    uncertainty.score_panel(model, image)
