@@ -114,7 +114,7 @@ def test_draw_and_inside_say_the_same_for_a_letter(at):
     assert not at.exception
     metric = at.metric[0]
     assert metric.label == "Prediction" and metric.value == "not a digit"
-    assert "That doesn't look like a digit" in metric.proto.body
+    assert metric.proto.delta.startswith("That doesn't look like a digit. Best guess")
     assert not any("probability-bars" in h.proto.body for h in at.html)       # no bars: the guess is kept small
     at.switch_page("app_pages/inside.py").run()
     assert not at.exception
