@@ -37,14 +37,15 @@ def canvas_digits(n_per_digit, seed):
     return np.stack([canvas_to_mnist(rgba) for rgba, _ in iter_drawings(n_per_digit, seed)])
 
 
-def optdigits():
+def optdigits(n=None):
     """UCI optdigits (sklearn's load_digits: 1,797 digits, 8x8, 0-16) as MNIST-like 28x28 inputs: upscaled to
     80x80 and put through the canvas's own preprocessing (crop, stroke width, 20 px, centred by mass)."""
     from PIL import Image
     from sklearn.datasets import load_digits
     digits = load_digits()
-    big = [np.asarray(Image.fromarray(np.float32(d / 16)).resize((80, 80), Image.BILINEAR)) for d in digits.images]
-    return np.stack([canvas_to_mnist(np.clip(b, 0, 1)) for b in big]), digits.target
+    big = [np.asarray(Image.fromarray(np.float32(d / 16)).resize((80, 80), Image.BILINEAR))
+           for d in digits.images[:n]]
+    return np.stack([canvas_to_mnist(np.clip(b, 0, 1)) for b in big]), digits.target[:n]
 
 
 def mnist_photos(x_test, n, seed=0):
