@@ -114,3 +114,7 @@ class Progress:
 
     def __exit__(self, *exc):
         self.close()
+
+
+if __name__ == "__main__":
+    main()

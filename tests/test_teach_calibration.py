@@ -53,7 +53,12 @@ def test_the_record_is_stored_with_the_model_and_read_back(tmp_path):
     model = cnn.build_model("c4p", seed=0)
     cnn.train(model, x_train, y_train, x_test[:100], y_test[:100], cnn.TrainConfig(epochs=1, n_train=1000))
     record = calibration.calibrate(model, x_test, y_test)
-    assert record["fitted_on"] == 1000 and 0.05 <= record["temperature"] <= 20
+    assert record["fitted_on"] == 1000
+    (x_fit, y_fit), _ = calibration.split(x_test, y_test)
+    logits, temp = model.logits(x_fit).astype(np.float64), record["temperature"]
+    best = calibration.nll(logits, y_fit, temp)        # the fitted temperature is the best on the images it saw:
+    assert best <= calibration.nll(logits, y_fit, 1.0)                       # no worse than none ...
+    assert best <= calibration.nll(logits, y_fit, temp * 1.05) and best <= calibration.nll(logits, y_fit, temp / 1.05)
     model.meta["calibration"] = record
     save_model(model, tmp_path / "m.npz")
     loaded = load_model(tmp_path / "m.npz")

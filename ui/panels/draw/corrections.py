@@ -17,9 +17,10 @@ from ui.charts import basic as charts
 from ui.charts import evaluate as eval_charts
 from ui.core import admission
 from ui.core.model_cache import model_bytes
-from ui.core.store import StoreError
+from ui.core.store import MAX_ROW_BYTES, StoreError
+from ui.core.text import md_escape
 from ui.panels import uncertainty
-from ui.state import cached, registry, session, visitor
+from ui.state import cached, client, held, registry, session, uploads, visitor
 
 EVAL_IMAGES = 2000               # MNIST test images measured before and after fine-tuning
 
@@ -94,7 +95,7 @@ def _check_drawing_room(store):
     if store.count() >= limit:
         raise visitor.QuotaError(f"you have {limit} stored drawings, as many as this app keeps for a visitor. "
                                  "Delete some on the Evaluate page first")
-    visitor.check_room(8 * 2**10)                 # a drawing with its canvas image: a few kB
+    visitor.check_room(MAX_ROW_BYTES)             # the most one drawing costs on disk (ui/core/store.py)
     visitor.claim()
 
 
@@ -160,10 +161,13 @@ def _run_finetune(model, model_key, store):
 
     leave = st.empty()
     try:
-        with admission.TRAINING.slot(on_wait=functools.partial(_queue_notice, bar, leave, [])):
+        owners = client.owners(visitor.visitor_id()) if visitor.public() else ()   # one at a time per visitor
+        config = FinetuneConfig(seed=len(user_y))
+        with admission.TRAINING.slot(on_wait=functools.partial(_queue_notice, bar, leave, []), owners=owners,
+                                     cost=config.steps * config.batch_size):
             leave.empty()
             start = time.perf_counter()
-            tuned = finetune(model, user_x, user_y, x_train, y_train, FinetuneConfig(seed=len(user_y)),
+            tuned = finetune(model, user_x, user_y, x_train, y_train, config,
                              x_eval=x_test, y_eval=y_test, callback=progress)
             seconds = time.perf_counter() - start
     except admission.Busy as e:
@@ -224,6 +228,7 @@ def _keep():
     name = next(f"{base}-tuned-{i}" for i in range(1, 10_000) if f"{base}-tuned-{i}" not in models)
     models[name] = pending["model"]
     registry.select(f"session:{name}")
+    held.hold(name, pending["model"])                   # counted against the server's bound (ui/state/held.py)
 
 
 def upload_panel():
@@ -231,6 +236,7 @@ def upload_panel():
     st.caption("A `.npz` weights file downloaded from this app or written by `python -m cnn train`.")
     file = st.file_uploader("Model file (.npz)", key="upload_model", max_upload_size=MAX_BYTES // 2**20,
                             help=f"At most {MAX_BYTES // 2**20} MB.")
+    uploads.in_use("upload_model", file)
     if file is not None and st.session_state.get("uploaded_id") != file.file_id:
         st.session_state["uploaded_id"] = file.file_id
         st.session_state["upload_message"] = _load_upload(file)
@@ -257,19 +263,21 @@ def _load_upload(file):
         model = cnn.load_model(file.getvalue(), name=file.name)
         uncertainty.prepare(model)                                   # a temperature, when the file has none
     except (cnn.WeightsError, visitor.QuotaError) as e:
-        return "error", f"Not loaded: {e}. The model in use has not changed."
+        return "error", f"Not loaded: {md_escape(e)}. The model in use has not changed."
     stem = "".join(c if c.isalnum() or c in "-_" else "-" for c in Path(file.name).stem)[:40] or "model"
     models = registry.session_models()
     name = next(n for n in (f"uploaded-{stem}", *(f"uploaded-{stem}-{i}" for i in range(2, 10_000))) if n not in models)
     models[name] = model
     registry.select(f"session:{name}")
     record_uploads()
-    return "success", f"Loaded {file.name} as **{name}** ({registry.describe(model)}); it is now the model in use."
+    held.hold(name, model)
+    what = md_escape(registry.describe(model))
+    return "success", f"Loaded {md_escape(file.name)} as **{md_escape(name)}** ({what}); it is now the model in use."
 
 
 def uploaded_models():
     """{name: Model} of this session's uploaded models (and copies fine-tuned from them)."""
-    return {n: m for n, m in registry.session_models().items() if n.startswith("uploaded-")}
+    return {n: m for n, m in list(registry.session_models().items()) if n.startswith("uploaded-")}
 
 
 def record_uploads():
