@@ -82,6 +82,7 @@ def test_two_digits_side_by_side_are_told_apart_from_one_digit(real_test):
 
 
 def test_bad_input_is_refused():
+    assert cnn.not_a_digit is notdigit.not_a_digit                        # the one decision, exported from cnn
     with pytest.raises(ValueError, match="28x28"):
         notdigit.not_a_digit(None, np.zeros((3, 20, 20)))
 
