@@ -5,6 +5,7 @@ import streamlit as st
 import cnn
 from cnn.teach.trace import stages
 from ui.charts import basic as charts
+from ui.panels import uncertainty
 from ui.panels.inside import fool_panel, math_panel, trace_panel, watch_panel
 from ui.state import cached, registry, session
 
@@ -12,7 +13,8 @@ MAX_MAPS = 64          # channels drawn per layer; wider layers show their first
 MAX_FILTER_SIDE = 32   # input and output channels drawn per filter grid
 SOURCE = "inside_source"                                           # this page's image picker
 VIEW = "inside_view"                                               # which part of the page is built
-VIEWS = ["Feature maps", "Trace a number", "The math", "Fool the network", "Filters", "Watch it learn"]
+VIEWS = ["Feature maps", "Trace a number", "The math", "Fool the network", "Filters", "Watch it learn",
+         "A digit at all?"]
 
 st.title("Inside the network")
 st.caption("A convolutional network turns the image into stacks of *feature maps*: each 3x3 filter slides "
@@ -65,11 +67,11 @@ with settings:
 if model is None or image is None:
     st.stop()
 
-probs = model.predict_proba(image[None])[0]                            # (10,)
 with preview:
     st.html(charts.figures_html([(charts.upscale(image, 5), "The 28x28 input", "input")]))   # no extra request
-    st.metric("Prediction", str(int(probs.argmax())), delta=f"{probs.max():.1%} probability", delta_color="off",
-              delta_arrow="off", help=None if label is None else f"The true label is {label}.")
+    uncertainty.guess(model, image, bars=False)                       # the Draw page's verdict, word for word
+    if label is not None:
+        st.caption(f"The true label is {label}.")
 
 # Only the part chosen is built (st.tabs would build all six on every run: 4.6-6.3 s to open the page).
 st.session_state.setdefault(VIEW, VIEWS[0])
@@ -107,5 +109,7 @@ elif view == "Filters":
                     + (f" (the first {MAX_FILTER_SIDE} of each shown)" if big else ""))
         st.plotly_chart(charts.filter_figure(weights[:, :, :MAX_FILTER_SIDE, :MAX_FILTER_SIDE]),
                         key=f"filters_{i}", config={"displayModeBar": False})
+elif view == "A digit at all?":
+    uncertainty.score_panel(model, image)
 else:
     watch_panel.panel()

@@ -9,6 +9,7 @@ from PIL import Image
 from cnn.inputs.photo import MAX_BYTES, photo_to_mnist_steps
 from ui.charts import basic as charts
 from ui.core.text import md_escape
+from ui.panels import uncertainty
 from ui.panels.draw import corrections
 from ui.state import uploads
 
@@ -47,12 +48,8 @@ def photo_panel(model, model_key):
         show_steps(steps)
     if model is None:
         return
-    probs = model.predict_proba(x28[None])[0]                          # (10,)
-    digit = int(probs.argmax())
-    with guess_col:
-        st.metric("Prediction for the photo", str(digit), delta=f"{probs[digit]:.1%} probability",
-                  delta_color="off", delta_arrow="off", help="The digit with the highest softmax probability.")
-        st.html(charts.probability_bars(probs))
+    with guess_col:                                                    # the same verdict as the canvas's
+        _, digit = uncertainty.guess(model, x28, label="Prediction for the photo")
     st.markdown("**Why this guess?**")
     corrections.explain(model, x28, digit)
     gray = _thumb(steps["photo"])
