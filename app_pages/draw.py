@@ -4,6 +4,7 @@ import streamlit as st
 from streamlit_drawable_canvas import st_canvas
 
 from cnn.inputs.canvas import canvas_to_mnist_steps
+from cnn.teach import notdigit
 from ui.charts import basic as charts
 from ui.core.canvas_input import CanvasError, canvas_rgba
 from ui.core.text import md_escape
@@ -42,25 +43,25 @@ def draw_and_predict(model, live_view_on, chosen=None):
     steps = canvas_to_mnist_steps(rgba)                               # all None for an empty canvas
     x28 = steps["centred"]                                            # (28, 28) in [0, 1], or None
     session.set_drawing(x28, rgba)                                    # for the Inside page and "Save drawing"
-    if chosen is not None:
-        x28, steps = chosen[0], {"centred": chosen[0], "chosen": chosen[1]}
+    problem = notdigit.ink_problem(x28, steps["cropped"], SIDE)       # a dot or a blot (never saved)
+    if chosen is not None:                                            # a test image or a saved drawing instead
+        x28, steps, problem = chosen[0], {"centred": chosen[0], "chosen": chosen[1]}, None
 
     with guess_col:
         if x28 is None:
             st.info("**Draw a digit** on the black canvas to see what the network thinks it is.",
                     icon=":material/gesture:")
+        elif problem:
+            st.warning(f"**That doesn't look like a digit.** {problem}", icon=":material/block:")
         elif model is not None:
-            probs = model.predict_proba(x28[None])[0]                 # (10,)
-            shown = uncertainty.guess(model, probs)                   # calibrated; "not sure" when no digit is likely
-            digit = int(shown.argmax())
-            st.html(charts.probability_bars(shown))                   # HTML: far lighter than Plotly
-            corrections.finetuned_guess(probs, x28)                         # while a fine-tuned model waits
+            verdict, digit = uncertainty.guess(model, x28)            # a digit, not sure, or not a digit at all
+            corrections.finetuned_guess(verdict, x28)                 # while a fine-tuned model waits
 
     with input_col:
         show_input(steps)
     if live_view_on:
         live_view.panel(model)                                        # the whole network, for this stroke
-    if x28 is not None and model is not None:
+    if x28 is not None and model is not None and not problem:
         st.subheader("Why this guess?", divider="gray")
         corrections.explain(model, x28, digit)
 

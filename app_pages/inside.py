@@ -5,13 +5,15 @@ import streamlit as st
 import cnn
 from cnn.teach.trace import stages
 from ui.charts import basic as charts
+from ui.panels import uncertainty
 from ui.panels.inside import filters_panel, fool_panel, math_panel, trace_panel, watch_panel
 from ui.state import cached, registry, session
 
 MAX_MAPS = 64          # channels drawn per layer; wider layers show their first MAX_MAPS
 SOURCE = "inside_source"                                           # this page's image picker
 VIEW = "inside_view"                                               # which part of the page is built
-VIEWS = ["Feature maps", "Trace a number", "The math", "Fool the network", "Filters", "Watch it learn"]
+VIEWS = ["Feature maps", "Trace a number", "The math", "Fool the network", "Filters", "Watch it learn",
+         "A digit at all?"]
 
 st.title("Inside the network")
 st.caption("A convolutional network turns the image into stacks of *feature maps*: each 3x3 filter slides "
@@ -64,14 +66,13 @@ with settings:
 if model is None or image is None:
     st.stop()
 
-probs = model.predict_proba(image[None])[0]                            # (10,)
 with preview:                        # side by side: as tall as the choices beside it, no empty band below them
     picture, verdict = st.columns(2, gap="small")
     picture.html(charts.figures_html([(charts.upscale(image, 4), "The 28x28 input", "input")]))   # no extra request
-    verdict.metric("Prediction", str(int(probs.argmax())), delta=f"{probs.max():.1%} probability",
-                   delta_color="off", delta_arrow="off")
-    if label is not None:
-        verdict.markdown(f"True label: **{label}**" + (" ✓" if label == int(probs.argmax()) else " ✗ (a mistake)"))
+    with verdict:
+        _, digit = uncertainty.guess(model, image, bars=False)        # the Draw page's verdict, word for word
+        if label is not None:
+            st.markdown(f"True label: **{label}**" + (" ✓" if label == digit else " ✗ (a mistake)"))
 
 # Only the part chosen is built (st.tabs would build all six on every run: 4.6-6.3 s to open the page).
 st.session_state.setdefault(VIEW, VIEWS[0])
@@ -98,5 +99,7 @@ elif view == "Fool the network":
     fool_panel.panel(model, image)
 elif view == "Filters":
     filters_panel.panel(model)
+elif view == "A digit at all?":
+    uncertainty.score_panel(model, image)
 else:
     watch_panel.panel()

@@ -27,10 +27,11 @@ from .engine import (
 )
 from .files import MnistError, WeightsError, load_mnist, load_model
 from .files.weights import save_model
+from .teach.notdigit import not_a_digit
 
 __all__ = ["ArchError", "parse_arch", "MnistError", "load_mnist", "keep_freed_memory", "Model", "build_model",
            "saliency", "WorkerError", "NetSpec", "DivergenceError", "TrainConfig", "evaluate", "train",
-           "WeightsError", "load_model", "save_model"]
+           "WeightsError", "load_model", "save_model", "not_a_digit"]
 
 
 def _library_module_run_as_command():

@@ -94,10 +94,12 @@ FINETUNED = {"steps": _integer(1, 10**6), "drawings": _integer(0, 10**6), "lr": 
              "seed": _limit(LIMITS["seed"])}
 CALIBRATION = {"temperature": _number(0.01, 100), "fitted_on": _integer(0, 10**6), "ece_before": _number(0, 1),
                "ece_after": _number(0, 1)}
+OUTLIER = {"threshold": _number(-1000, 1000), "digits_validated": _integer(1, 10**7)}   # cnn/teach/notdigit.py
 SCHEMA = {"format_version": _integer(0, 10**6), "arch": _text, "activation": _choice(*ACTIVATIONS),
           "input_offset": _number(-1, 1), "dtype": _choice(*DTYPES), "seed": _limit(LIMITS["seed"]),
           "history": _items(_fields(RECORD), MAX_RECORDS), "settings": _fields(SETTINGS),
-          "finetuned": _fields(FINETUNED), "calibration": _fields(CALIBRATION)}
+          "finetuned": _fields(FINETUNED), "calibration": _fields(CALIBRATION),
+          "outlier": _fields(OUTLIER)}
 REQUIRED = ("format_version", "arch", "activation")
 
 

@@ -13,6 +13,7 @@ from ui.core import admission
 from ui.core.jobs import TrainingJob
 from ui.core.model_cache import model_bytes
 from ui.core.text import md_escape
+from ui.panels import uncertainty
 from ui.panels.draw import corrections
 from ui.panels.inside import watch_panel
 from ui.state import client, held, registry, session, visitor
@@ -174,6 +175,7 @@ def _collect_finished_job():
         return
     st.session_state["job_collected"] = True
     if job.model.history:                      # at least one (possibly partial) epoch was recorded
+        uncertainty.prepare(job.model)                 # its temperature, on held-out test images
         registry.session_models()[job.name] = job.model
         st.session_state[OFFER] = job.name
         st.session_state["my_model"] = job.name       # the one the save and download buttons act on

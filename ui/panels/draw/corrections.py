@@ -10,6 +10,7 @@ import streamlit as st
 
 import cnn
 from cnn.files.weights import MAX_BYTES
+from cnn.teach import notdigit
 from cnn.teach.evaluation import occlusion
 from cnn.teach.finetune import FinetuneConfig, finetune
 from ui.charts import basic as charts
@@ -18,6 +19,7 @@ from ui.core import admission
 from ui.core.model_cache import model_bytes
 from ui.core.store import MAX_ROW_BYTES, StoreError
 from ui.core.text import md_escape
+from ui.panels import uncertainty
 from ui.state import cached, client, held, registry, session, uploads, visitor
 
 EVAL_IMAGES = 2000               # MNIST test images measured before and after fine-tuning
@@ -58,6 +60,10 @@ def correction(model_key, x28, rgba, what="drawing"):
         return
     if x28 is None:
         st.warning("The canvas is empty: draw the digit first, then save it.")
+        return
+    problem = notdigit.canvas_problem(rgba) if what == "drawing" else notdigit.blot(x28)[0] and "A blot of ink."
+    if problem:
+        st.warning(f"Not saved: that doesn't look like a digit. {problem}")
         return
     store = cached.drawings_store()
     if store is None:
@@ -121,15 +127,20 @@ def teach_panel(model, model_key):
 
 
 def finetuned_guess(before, x28):
-    """While a fine-tuned copy of the current model waits for Keep or Discard: its guess for the drawing, and
-    the current model's, whose probabilities are `before` (inside the Draw panel, so it follows every stroke)."""
+    """While a fine-tuned copy of the current model waits for Keep or Discard: its verdict for the drawing, and
+    the current model's `before` (inside the Draw panel, so it follows every stroke). The same rule as every
+    page's (cnn.teach.notdigit.verdict), with the fine-tuned model's own temperature."""
     pending = session.pending_finetune()
-    if not pending or pending["base_key"] != session.model_key():
+    if not pending or pending["base_key"] != session.model_key() or before is None:
         return
-    after = pending["model"].predict_proba(x28[None])[0]
-    st.metric("After fine-tuning", f"{after.argmax()}", delta=f"{after.max():.0%} probability; it was "
-              f"{before.argmax()} ({before.max():.0%})", delta_color="off", delta_arrow="off",
-              help="The fine-tuned model's guess for the drawing on the canvas, and the current model's.")
+    after = notdigit.verdict(pending["model"], x28)
+
+    def said(v):
+        return str(v["digit"]) if v["kind"] == "digit" else v["kind"]
+    st.metric("After fine-tuning", said(after), delta=f"{after['probs'].max():.0%} for {after['digit']}; it was "
+              f"{said(before)} ({before['probs'].max():.0%} for {before['digit']})", delta_color="off",
+              delta_arrow="off", help="The fine-tuned model's verdict for the drawing on the canvas, and the "
+              "current model's (calibrated, each with its own temperature).")
 
 
 def _run_finetune(model, model_key, store):
@@ -169,6 +180,7 @@ def _run_finetune(model, model_key, store):
         st.error(f"Fine-tuning failed: {e}")
         return None
     bar.empty()
+    uncertainty.prepare(tuned, refit=True)                           # its own temperature, not its base's
     pending = {"model": tuned, "base_key": model_key, "seconds": seconds, "n": len(user_y),
                "mine": [float((m.predict(user_x) == user_y).mean()) for m in (model, tuned)],
                "mnist": [cnn.evaluate(model, x_test, y_test)[1], tuned.history[-1]["test_acc"]],
@@ -251,6 +263,7 @@ def _load_upload(file):
         if session.room_for_model():
             raise visitor.QuotaError(session.room_for_model())
         model = cnn.load_model(file.getvalue(), name=file.name)
+        uncertainty.prepare(model)                                   # a temperature, when the file has none
     except (cnn.WeightsError, visitor.QuotaError) as e:
         return "error", f"Not loaded: {md_escape(e)}. The model in use has not changed."
     stem = "".join(c if c.isalnum() or c in "-_" else "-" for c in Path(file.name).stem)[:40] or "model"

@@ -9,6 +9,7 @@ from PIL import Image
 from cnn.inputs.photo import MAX_BYTES, photo_to_mnist_steps
 from ui.charts import basic as charts
 from ui.core.text import md_escape
+from ui.panels import uncertainty
 from ui.panels.draw import corrections
 from ui.state import uploads
 
@@ -45,13 +46,9 @@ def photo_panel(model, model_key):
     show_steps(steps)                                                  # one row across the panel
     if model is None:
         return
-    probs = model.predict_proba(x28[None])[0]                          # (10,)
-    digit = int(probs.argmax())
     guess_col, why_col = st.columns([2, 3], gap="large")
     with guess_col:                  # the guess and its own "Wrong?", beside each other: it is about the photo
-        st.metric("Prediction for the photo", str(digit), delta=f"{probs[digit]:.1%} probability",
-                  delta_color="off", delta_arrow="off", help="The digit with the highest softmax probability.")
-        st.html(charts.probability_bars(probs, height=120))
+        _, digit = uncertainty.guess(model, x28, label="Prediction for the photo")   # the canvas's verdict
         gray = _thumb(steps["photo"])
         corrections.correction(model_key, steps["centred"], np.dstack([gray] * 3 + [np.full_like(gray, 255)]),
                                what="photo")
