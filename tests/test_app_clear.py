@@ -57,7 +57,8 @@ def test_a_fooled_image_can_be_looked_inside(shipped):
     next(b for b in at.button if b.label == "Look inside the fooled image").click().run()
     assert not at.exception
     assert at.radio(key="inside_source").value == "The image fooled into 3"
-    assert next(m for m in at.metric if m.label == "Prediction").value == "3"    # the header: the fooled image
+    header = next(m for m in at.metric if m.label == "Prediction")    # the header: the fooled image's verdict,
+    assert header.value == "3" or "maybe 3" in header.delta              # 3 (or, calibrated, "not sure: maybe 3")
 
 
 def test_the_draw_page_reads_a_test_image_chosen_without_a_pointer(shipped):
