@@ -3,6 +3,7 @@ headless Chromium through Playwright. Used by the browser tests and by benchmark
 benchmarks/load_app.py."""
 import math
 import os
+import re
 import socket
 import subprocess
 import sys
@@ -189,6 +190,21 @@ def weights_env(tmp_path_factory):
         return {"CNN_WEIGHTS_DIR": str(folder)}, True
     from helpers import make_weights_dir
     return {"CNN_WEIGHTS_DIR": str(make_weights_dir(tmp_path_factory.mktemp("browser-weights")))}, False
+
+
+def best_guess(page, label="Prediction"):
+    """The digit a guess metric names, whatever its verdict: its value when it is a digit, else the best guess its
+    delta gives ("maybe 6 (…)", "Best guess 6 (…)", "64% for 6; it was …"); None while it shows none."""
+    named = page.get_by_test_id("stMetricLabel").get_by_text(label, exact=True)
+    box = page.get_by_test_id("stMetric").filter(has=named)
+    if not box.count():
+        return None
+    value = box.first.get_by_test_id("stMetricValue").inner_text().strip()
+    if value.isdigit():
+        return value
+    delta = box.first.get_by_test_id("stMetricDelta")
+    found = re.search(r"maybe (\d)|Best guess (\d)|% for (\d)", delta.inner_text() if delta.count() else "")
+    return next(g for g in found.groups() if g) if found else None
 
 
 def metric(page, label):

@@ -74,7 +74,8 @@ def test_every_page_renders_without_an_exception(app, page):
     go_to(page, "Inside the network")
     page.get_by_text("An MNIST test image").click()
     wait_idle(page)
-    assert page.locator('[data-testid="stPlotlyChart"]').count() >= 2
+    expect(page.locator('[data-name^="maps_"] img').first).to_be_visible(timeout=10_000)   # the image's maps
+    assert page.locator('[data-name^="maps_"] img').count() >= 2
     assert exceptions(page) == 0
 
 
