@@ -19,14 +19,15 @@ import numpy as np
 from PIL import Image, ImageFilter, ImageOps
 
 from cnn.inputs.canvas import BOX, STROKE, ink_box, place_by_mass, resize_area, stroke_width
-from cnn.inputs.pieces import one_digit
+from cnn.inputs.pieces import _components, one_digit
 
 MAX_BYTES = 20 * 2**20         # a file larger than this is refused unread
 MAX_PIXELS = 40_000_000        # width x height from the file's header; larger is refused before decoding
 MAX_DECODED = 16_000_000       # pixels decoded at once (a JPEG is decoded at 1/2, 1/4 or 1/8 of its size)
 WORK = 512                     # longer side of the working image, in pixels
 GRID = 128                     # cells along the longer side for the paper's brightness ...
-OPENING = 21                   # ... and the width, in cells, of the widest stroke (1/6 of the picture)
+OPENING = 21                   # ... and the width, in cells, of the widest stroke (1/6 of the picture) ...
+WIDE = 63                      # ... or half the picture, where the paper stays within MIN_CONTRAST / 2 of it
 MIN_CONTRAST = 0.1             # ink must stand this far (0-1) above the paper ...
 NOISE_SIGMAS = 6               # ... and this many noise levels
 STEPS = ("photo", "ink", "cropped", "scaled", "centred")
@@ -152,20 +153,32 @@ def _ink(gray):
 def _paper(ink):
     """The paper's brightness under the ink: a morphological opening over cells of 1/GRID of the image (the
     smallest value in each cell, then in each OPENING x OPENING cells, then their largest), so strokes up to
-    that wide vanish while shadows, gradients and the table around a sheet, larger, stay; enlarged back."""
+    that wide vanish while shadows, gradients and the table around a sheet, larger, stay; enlarged back.
+    Strokes wider still (a tightly cropped photo) would stay paper too: where an opening over WIDE cells is
+    lower by MIN_CONTRAST / 2, it is taken instead, except along the picture's edges (the table)."""
     h, w = ink.shape
     c = max(1, -(-max(h, w) // GRID))
     padded = np.pad(ink, ((0, -h % c), (0, -w % c)), mode="edge")
     cells = padded.reshape(padded.shape[0] // c, c, padded.shape[1] // c, c).min(axis=(1, 3))
-    cells = _filter(_filter(cells, np.min), np.max)
+    narrow = _filter(_filter(cells, np.min, OPENING), np.max, OPENING)
+    wide = _filter(_filter(cells, np.min, WIDE), np.max, WIDE) + MIN_CONTRAST / 2
+    cells = np.where(_along_edges(narrow > wide), narrow, np.minimum(narrow, wide))
     return np.asarray(Image.fromarray(cells, "F").resize((w, h), Image.BILINEAR), np.float32)
 
 
-def _filter(a, op):
-    """op (np.min or np.max) over each OPENING x OPENING square, as a row pass then a column pass."""
+def _along_edges(mask):
+    """The pieces of a bool (h, w) array that run along nearly all of one of its edges (a table or shadow)."""
+    labels = _components(mask)
+    ids = [i for e in (labels[0], labels[-1], labels[:, 0], labels[:, -1])
+           for i, n in zip(*np.unique(e[e >= 0], return_counts=True), strict=True) if n >= 0.9 * e.size]
+    return np.isin(labels, ids) if ids else np.zeros_like(mask)
+
+
+def _filter(a, op, k):
+    """op (np.min or np.max) over each k x k square, as a row pass then a column pass."""
     windows = np.lib.stride_tricks.sliding_window_view
-    a = op(windows(np.pad(a, OPENING // 2, mode="edge"), OPENING, axis=0), axis=-1)   # (h, w + OPENING - 1)
-    return op(windows(a, OPENING, axis=1), axis=-1).astype(np.float32)                # (h, w)
+    a = op(windows(np.pad(a, k // 2, mode="edge"), k, axis=0), axis=-1)   # (h, w + k - 1)
+    return op(windows(a, k, axis=1), axis=-1).astype(np.float32)          # (h, w)
 
 
 def _remove_ruled_lines(ink, run=0.9, thickness=0.03):
@@ -196,8 +209,9 @@ def _digit(ink):
     """Ink -> the digit alone, cropped, levels stretched to [0, 1], strokes at least MNIST's width."""
     p = np.pad(ink, 1, mode="edge")
     smooth = sum(p[i:i + ink.shape[0], j:j + ink.shape[1]] for i in range(3) for j in range(3)) / 9  # 3x3 mean
-    base = float(np.median(smooth))
-    noise = 1.4826 * float(np.median(np.abs(smooth - base)))          # robust: most pixels are paper
+    p10, p40 = np.percentile(smooth, [10, 40])                        # paper: a tight crop's ink covers up to
+    noise = float(p40 - p10) / 1.028                                  # half the picture; for normal noise,
+    base = float(p40) + 0.253 * noise                                 # p40 - p10 = 1.028 and p50 - p40 = 0.253
     peak = float(smooth.max()) - base
     if peak < max(MIN_CONTRAST, NOISE_SIGMAS * noise):
         raise PhotoError("No digit found: nothing stands out from the paper. Write the digit darker, or "
