@@ -209,9 +209,9 @@ def _digit(ink):
     """Ink -> the digit alone, cropped, levels stretched to [0, 1], strokes at least MNIST's width."""
     p = np.pad(ink, 1, mode="edge")
     smooth = sum(p[i:i + ink.shape[0], j:j + ink.shape[1]] for i in range(3) for j in range(3)) / 9  # 3x3 mean
-    p10, p40 = np.percentile(smooth, [10, 40])                        # paper: a tight crop's ink covers up to
-    noise = float(p40 - p10) / 1.028                                  # half the picture; for normal noise,
-    base = float(p40) + 0.253 * noise                                 # p40 - p10 = 1.028 and p50 - p40 = 0.253
+    p5, p25 = np.percentile(smooth, [5, 25])                          # paper: a tight crop's ink covers up to
+    noise = float(p25 - p5) / 0.971                                   # 3/4 of the picture; for normal noise,
+    base = float(p25) + 0.674 * noise                                 # p25 - p5 = 0.971 and p50 - p25 = 0.674
     peak = float(smooth.max()) - base
     if peak < max(MIN_CONTRAST, NOISE_SIGMAS * noise):
         raise PhotoError("No digit found: nothing stands out from the paper. Write the digit darker, or "
