@@ -30,6 +30,8 @@ OPENING = 21                   # ... and the width, in cells, of the widest stro
 WIDE = 63                      # ... or half the picture, where the paper stays within MIN_CONTRAST / 2 of it
 MIN_CONTRAST = 0.1             # ink must stand this far (0-1) above the paper ...
 NOISE_SIGMAS = 6               # ... and this many noise levels
+MIN_SIDE = 16                  # a picture smaller than this a side is refused ...
+MIN_DIGIT = 12                 # ... and so is a digit (a mark) smaller than this, in working pixels
 STEPS = ("photo", "ink", "cropped", "scaled", "centred")
 
 
@@ -94,8 +96,9 @@ def to_gray(image):
     if w * h > MAX_PIXELS:
         raise PhotoError(f"The image is {w:,} x {h:,} pixels; at most {MAX_PIXELS / 1e6:.0f} million pixels are "
                          "read. Send a smaller photo.")
-    if min(w, h) < 8:
-        raise PhotoError(f"The image is {w} x {h} pixels: too small to hold a digit.")
+    if min(w, h) < MIN_SIDE:
+        raise PhotoError(f"The image is {w} x {h} pixels: too small to read a digit from (at least {MIN_SIDE} "
+                         "pixels a side). Send a larger photo.")
     image.draft("L", (w * WORK // max(w, h), h * WORK // max(w, h)))     # JPEG: decode at 1/2, 1/4 or 1/8
     if image.size[0] * image.size[1] > MAX_DECODED:
         raise PhotoError(f"The image is {w:,} x {h:,} pixels; other than a JPEG, at most {MAX_DECODED / 1e6:.0f} "
@@ -225,8 +228,9 @@ def _digit(ink):
     core = np.percentile(ink[box][mask[box] & keep[box]], 75)
     floor = base + 3 * noise
     digit = np.clip((ink[box] - floor) / max(core - floor, 1e-6), 0, 1) * keep[box]
-    if max(digit.shape) < 8:
-        raise PhotoError(f"The digit is only {max(digit.shape)} pixels tall here: take the photo closer.")
+    if max(digit.shape) < MIN_DIGIT:
+        raise PhotoError(f"The only mark found is {max(digit.shape)} pixels across: too small for a digit. Take "
+                         "the photo closer, or write the digit larger.")
     return _thicken(digit.astype(np.float32), mask[box] & keep[box])
 
 
