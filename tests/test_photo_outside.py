@@ -20,11 +20,11 @@ def model():
 
 @pytest.mark.parametrize("name, source, floor", [
     ("tight, dark on light", "optdigits", 0.9), ("margins, light on dark", "optdigits", 0.9),
-    ("40 px, tight", "optdigits", 0.9), ("thin pen, 40 px", "MNIST test", 0.85)])
+    ("40 px, tight", "optdigits", 0.9), ("thin pen, margins", "MNIST test", 0.9)])
 def test_photos_from_outside_mnist_read_at_least_as_well_as_the_baseline(model, name, source, floor):
-    """60 digits (optdigits: 43 writers who are not MNIST's; its thresholds were never tuned on them)."""
-    n, ours, base = measure(model, n=60, seed=3, conditions={name: CONDITIONS[name]}, names=(source,))[source, name]
-    assert n == 60
+    """40 digits (optdigits: 43 writers who are not MNIST's; its thresholds were never tuned on them)."""
+    n, ours, base = measure(model, n=40, seed=3, conditions={name: CONDITIONS[name]}, names=(source,))[source, name]
+    assert n == 40
     assert ours >= base and ours >= floor, (ours, base)
 
 
