@@ -188,7 +188,8 @@ def _remove_ruled_lines(ink, run=0.9, thickness=0.03):
     """Subtract horizontal lines that cross `run` of the width and are at most `thickness` of the height thick
     (ruled paper): each row's level along its brightest run of that length, less the same over the rows
     around it (a 1-D opening), so broad brightness and a digit's own strokes, shorter or thicker, stay.
-    Where a stroke crosses a line (ink above or below it), the stroke is kept."""
+    Where a stroke crosses a line (ink above or below it), the stroke is kept. Ruled paper has lines: one
+    alone is a stroke (the bar of a 7 or a 5 in a tightly cropped photo) and stays."""
     h, w = ink.shape
     if w < 20:
         return ink
@@ -203,6 +204,8 @@ def _remove_ruled_lines(ink, run=0.9, thickness=0.03):
                      2 * k + 1).max(axis=1)                            # (h,)
     ridge = level - opened
     ridge[ridge < MIN_CONTRAST / 2] = 0
+    if np.count_nonzero(np.diff(np.concatenate([[0], ridge > 0, [0]]).astype(np.int8)) == 1) < 2:
+        return ink                                                     # one line alone: a digit's bar (a 7's)
     across = np.pad(ink, ((k, k), (0, 0)))
     across = np.maximum(across[:h], across[2 * k:])                    # (h, w): the ink k rows above or below
     return np.maximum(np.clip(ink - ridge[:, None], 0, None), np.where(ridge[:, None] > 0, np.minimum(ink, across), 0))
