@@ -11,17 +11,18 @@ from threadpoolctl import threadpool_limits
 
 import cnn
 from ui.panels import sidebar
-from ui.state import expiry, visitor
+from ui.state import expiry, uploads, visitor
 
 # One BLAS thread per computation: this server's sessions share its cores, and when the other core was busy
 # OpenBLAS's second thread made each stroke's occlusion map (many small forward passes) several times slower
-# (README, Reliability). Training's processes (cnn/engine/parallel.py) also use one BLAS thread each.
+# (docs/reliability.md). Training's processes (cnn/engine/parallel.py) also use one BLAS thread each.
 threadpool_limits(1, user_api="blas")
 cnn.keep_freed_memory()     # training in the server reuses freed memory (cnn/engine/malloc.py)
 
 st.set_page_config(page_title="CNN from scratch", page_icon=":material/draw:", layout="wide")
-if visitor.public():                 # CNN_PUBLIC=1: shared by URL (README: Sharing the app with others)
+if visitor.public():                 # CNN_PUBLIC=1: shared by URL (docs/public-mode.md)
     expiry.on_run()                  # stamp this visitor's activity; delete expired visitors' data
+    uploads.install()                # bound the files Streamlit's upload endpoint holds (ui/state/uploads.py)
 
 page = st.navigation([
     st.Page("app_pages/draw.py", title="Draw", icon=":material/draw:", default=True),

@@ -56,7 +56,7 @@ if view == "study":
                                     selection_mode="points")
         picked += [p["customdata"][0] for p in event.selection.points if p.get("customdata")]
     st.caption("Seconds per epoch are wall-clock times measured during the sweep, one run per process: on a busy "
-               "machine they vary (the shipped study's by up to 4x between seeds of one network; the README lists "
+               "machine they vary (the shipped study's by up to 4x between seeds of one network; docs/study.md lists "
                "CPU times).")
     if picked:
         arch = picked[-1]
@@ -93,7 +93,7 @@ if protocol in protocols and protocols[protocol].get("description"):
     st.caption(protocols[protocol]["description"])
 
 mine = [{"arch": name, "seed": m.meta.get("seed", 0), "params": m.n_params, "history": m.history}
-        for name, m in registry.session_models().items()]
+        for name, m in list(registry.session_models().items())]   # a snapshot: ui/state/held.py may drop one
 frame = pd.concat([results.runs_frame(protocols.get(protocol, {}).get("runs", [])),
                    results.runs_frame(mine, label_suffix=" (yours)")], ignore_index=True)
 if frame.empty:

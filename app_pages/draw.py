@@ -4,17 +4,19 @@ import streamlit as st
 from streamlit_drawable_canvas import st_canvas
 
 from cnn.inputs.canvas import canvas_to_mnist_steps
+from cnn.teach import notdigit
 from ui.charts import basic as charts
 from ui.core.canvas_input import CanvasError, canvas_rgba
+from ui.core.text import md_escape
 from ui.panels import uncertainty
-from ui.panels.draw import corrections, photo
+from ui.panels.draw import canvas_frame, corrections, live_view, photo
 from ui.state import registry, session
 
 SIDE = 280      # the canvas, in CSS pixels
 
 # A stroke reruns the panel below, usually within a fraction of a second. When a rerun is slow (a loaded
 # server), Streamlit fades the "stale" elements over one second meanwhile: here that only flickered, and the
-# fade's animation frames cost the browser more CPU per stroke (README, Reliability). So the panel keeps full
+# fade's animation frames cost the browser more CPU per stroke (docs/reliability.md). So the panel keeps full
 # opacity until its new content arrives.
 st.html("<style>.stElementContainer[data-stale='true'] {opacity: 1 !important; transition: none !important}</style>")
 st.title("Draw a digit")
@@ -23,7 +25,7 @@ st.caption("Draw a digit from 0 to 9 with the mouse. The network guesses after e
 
 
 @st.fragment
-def draw_and_predict(model):
+def draw_and_predict(model, live_view_on):
     """The canvas and everything that depends on it: a stroke reruns only this panel, so it holds no widget
     but the canvas (the model picker and the teaching panel sit outside it, and rerun only when used)."""
     canvas_col, guess_col, input_col = st.columns([3, 4, 2], gap="large")
@@ -34,26 +36,28 @@ def draw_and_predict(model):
     try:
         rgba = canvas_rgba(drawing.image_bytes, SIDE)                 # (280, 280, 4) uint8, or None
     except CanvasError as e:
-        st.warning(f"**This drawing cannot be used:** {e}. Clear the canvas (the bin icon) and draw again.")
+        st.warning(f"**This drawing cannot be used:** {md_escape(e)}. Clear the canvas (the bin icon) and draw again.")
         rgba = None
     steps = canvas_to_mnist_steps(rgba)                               # all None for an empty canvas
     x28 = steps["centred"]                                            # (28, 28) in [0, 1], or None
     session.set_drawing(x28, rgba)                                    # for the Inside page and "Save drawing"
+    problem = notdigit.ink_problem(x28, steps["cropped"], SIDE)       # a dot or a blot (never saved)
 
     with guess_col:
         if x28 is None:
             st.info("**Draw a digit** on the black canvas to see what the network thinks it is.",
                     icon=":material/gesture:")
+        elif problem:
+            st.warning(f"**That doesn't look like a digit.** {problem}", icon=":material/block:")
         elif model is not None:
-            probs = model.predict_proba(x28[None])[0]                 # (10,)
-            shown = uncertainty.guess(model, probs)                   # calibrated; "not sure" when no digit is likely
-            digit = int(shown.argmax())
-            st.html(charts.probability_bars(shown))                   # HTML: far lighter than Plotly
-            corrections.finetuned_guess(probs, x28)                         # while a fine-tuned model waits
+            verdict, digit = uncertainty.guess(model, x28)            # a digit, not sure, or not a digit at all
+            corrections.finetuned_guess(verdict, x28)                 # while a fine-tuned model waits
 
     with input_col:
         show_input(steps)
-    if x28 is not None and model is not None:
+    if live_view_on:
+        live_view.panel(model)                                        # the whole network, for this stroke
+    if x28 is not None and model is not None and not problem:
         st.subheader("Why this guess?", divider="gray")
         corrections.explain(model, x28, digit)
 
@@ -71,10 +75,14 @@ def show_input(steps):
                                      "20 px, then centre by mass in 28x28."), "steps")]))
 
 
-with st.columns([3, 6])[0]:
+picker_col, view_col = st.columns([3, 6], vertical_alignment="bottom")
+with picker_col:
     model = registry.model_picker("draw")
+with view_col:
+    live_view_on = live_view.switch()
 st.space("small")                                                     # room for the canvas toolbar
-draw_and_predict(model)
+canvas_frame.frame("canvas", SIDE)                                     # the whole canvas takes the first stroke
+draw_and_predict(model, live_view_on)
 with st.expander("Use a photo of a handwritten digit", icon=":material/photo_camera:"):
     photo.photo_panel(model, session.model_key())
 if model is not None:

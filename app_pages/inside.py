@@ -5,12 +5,16 @@ import streamlit as st
 import cnn
 from cnn.teach.trace import stages
 from ui.charts import basic as charts
+from ui.panels import uncertainty
 from ui.panels.inside import fool_panel, math_panel, trace_panel, watch_panel
 from ui.state import cached, registry, session
 
 MAX_MAPS = 64          # channels drawn per layer; wider layers show their first MAX_MAPS
 MAX_FILTER_SIDE = 32   # input and output channels drawn per filter grid
 SOURCE = "inside_source"                                           # this page's image picker
+VIEW = "inside_view"                                               # which part of the page is built
+VIEWS = ["Feature maps", "Trace a number", "The math", "Fool the network", "Filters", "Watch it learn",
+         "A digit at all?"]
 
 st.title("Inside the network")
 st.caption("A convolutional network turns the image into stacks of *feature maps*: each 3x3 filter slides "
@@ -37,7 +41,9 @@ with settings:
     drawing, _ = session.drawing()
     picked = session.inspected()                                   # an image handed over by the Evaluate page
     sources = ["Your drawing", "An MNIST test image"] + ([picked["caption"]] if picked else [])
-    if picked and picked.get("fresh"):
+    if session.trace_asked() and drawing is not None:               # the Draw page's live view asks for a trace
+        st.session_state[SOURCE], st.session_state[VIEW] = sources[0], VIEWS[1]
+    elif picked and picked.get("fresh"):
         st.session_state[SOURCE] = picked["caption"]               # shown once when handed over
         session.mark_inspected()
     elif st.session_state.get(SOURCE) not in sources:
@@ -61,16 +67,17 @@ with settings:
 if model is None or image is None:
     st.stop()
 
-probs = model.predict_proba(image[None])[0]                            # (10,)
 with preview:
-    st.image(charts.upscale(image, 5), caption="The 28x28 input")
-    st.metric("Prediction", str(int(probs.argmax())), delta=f"{probs.max():.1%} probability", delta_color="off",
-              delta_arrow="off", help=None if label is None else f"The true label is {label}.")
+    st.html(charts.figures_html([(charts.upscale(image, 5), "The 28x28 input", "input")]))   # no extra request
+    uncertainty.guess(model, image, bars=False)                       # the Draw page's verdict, word for word
+    if label is not None:
+        st.caption(f"The true label is {label}.")
 
-found = stages(model, image)                                          # every layer's output, by the engine
-maps_tab, trace_tab, math_tab, fool_tab, filters_tab, watch_tab = st.tabs(
-    ["Feature maps", "Trace a number", "The math", "Fool the network", "Filters", "Watch it learn"])
-with maps_tab:
+# Only the part chosen is built (st.tabs would build all six on every run: 4.6-6.3 s to open the page).
+st.session_state.setdefault(VIEW, VIEWS[0])
+view = st.segmented_control("Show", VIEWS, key=VIEW, required=True, label_visibility="collapsed")
+found = stages(model, image) if view in VIEWS[:2] else None           # every layer's output, by the engine
+if view == "Feature maps":
     st.caption("Each small image is one channel, scaled to its own range: white is its strongest response.")
     layers = [s for s in found if s.kind in ("conv", "pool")]
     if not layers:
@@ -80,15 +87,16 @@ with maps_tab:
         kind = "pooling" if stage.kind == "pool" else "convolution"
         st.markdown(f"**Layer {i + 1}: {kind}** `{stage.label}` — {c} maps of {h}x{w}"
                     + (f" (the first {MAX_MAPS} shown)" if c > MAX_MAPS else ""))
-        st.plotly_chart(charts.feature_map_figure(stage.values[:, :, :MAX_MAPS]), key=f"maps_{i}",
-                        config={"displayModeBar": False})
-with trace_tab:
+        st.html(charts.figures_html([(charts.maps_image(stage.values[:, :, :MAX_MAPS]),
+                                      f"{stage.label}: {min(c, MAX_MAPS)} maps, values {stage.values.min():.2f} "
+                                      f"to {stage.values.max():.2f}", f"maps_{i}")]))
+elif view == "Trace a number":
     trace_panel.panel(found)
-with math_tab:
+elif view == "The math":
     math_panel.panel()
-with fool_tab:
+elif view == "Fool the network":
     fool_panel.panel(model, image)
-with filters_tab:
+elif view == "Filters":
     st.caption("The learned 3x3 weights: one row per filter, one column per input channel. "
                "Red is positive, blue negative; the same scale within a layer.")
     filters = model.filters()                                          # [(label, (3, 3, C_in, C_out))]
@@ -101,5 +109,7 @@ with filters_tab:
                     + (f" (the first {MAX_FILTER_SIDE} of each shown)" if big else ""))
         st.plotly_chart(charts.filter_figure(weights[:, :, :MAX_FILTER_SIDE, :MAX_FILTER_SIDE]),
                         key=f"filters_{i}", config={"displayModeBar": False})
-with watch_tab:
+elif view == "A digit at all?":
+    uncertainty.score_panel(model, image)
+else:
     watch_panel.panel()

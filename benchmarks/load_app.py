@@ -2,7 +2,7 @@
 alone and then while hostile clients attack the same server.
 
     python benchmarks/load_app.py [--sessions 20] [--strokes 5] [--pause 1] [--hostile 2] [--deadline 600] [--json]
-                                  [--modes local public]
+                                  [--modes local public proxy] [--proxy]
 
 Starts `streamlit run app.py` on 127.0.0.1 (weights/, or CNN_WEIGHTS_DIR; --url for a server already running),
 opens N pages in one headless Chromium, each in its own browser context (N Streamlit sessions), one every
@@ -19,7 +19,10 @@ app, JavaScript errors, lost connections; for the hostile clients, a file not re
 memory (VmRSS at the end, VmHWM its peak, and the peak of the server and its training workers together, sampled
 every second), and the CPU time of the server and of the browser: here they share the machine's cores, as real
 users' browsers do not. --modes runs the whole measurement once per mode, one after the other in this run, each on
-a server of its own: `local` (the default) or `public` (CNN_PUBLIC=1, per-visitor data; README: Sharing the app).
+a server of its own: `local` (the default), `public` (CNN_PUBLIC=1, per-visitor data; docs/public-mode.md), or
+`proxy`: --processes public-mode app processes behind nginx sharing one data folder (deploy/cluster.py,
+docs/deployment.md), every session through nginx; --proxy is short for --modes public proxy, one process alone
+and then the proxy, in one run. In proxy mode the server's memory and CPU are those of every app process and nginx.
 Needs /usr/bin/chromium and the playwright package (../shared/browser-testing.md).
 """
 import argparse
@@ -38,6 +41,7 @@ sys.path[:0] = [str(Path(__file__).resolve().parents[1] / "tests"), str(Path(__f
 import hostile  # noqa: E402
 
 from browser_helpers import CANVAS, CHROMIUM, DIGITS, IDLE, MANY_PAGES_ARGS, PROMPT, start_server, stop_server  # noqa: E402
+from deploy.cluster import Cluster  # noqa: E402
 
 MAX_SESSIONS, MAX_STROKES, MAX_HOSTILE = 50, 50, 4
 SINGLE_STROKE = [(digit, strokes[0]) for digit, strokes in DIGITS.items() if len(strokes) == 1]
@@ -83,13 +87,13 @@ def descendants(pid):
     return found
 
 
-async def watch_cpu(server_pid, report):
+async def watch_cpu(server_pids, report):
     """Every second: the CPU time of the browser's processes (kept after they end), of the whole machine, and the
     resident memory of the server with its training workers."""
     seen, start = {}, None
     try:
         while True:
-            server_tree = {server_pid} | descendants(server_pid)
+            server_tree = set(server_pids).union(*(descendants(pid) for pid in server_pids))
             for pid in descendants(os.getpid()) - server_tree:
                 with contextlib.suppress(OSError, ValueError):          # ended since the listing
                     seen[pid] = cpu_seconds(pid)
@@ -140,9 +144,6 @@ async def session(browser, url, number, args, report, opened, phases):
         await page.goto(url, timeout=120_000)            # 20 pages loading at once share 2 cores
         await page.locator(CANVAS).wait_for(timeout=120_000)
         await page.wait_for_selector(IDLE, timeout=120_000)
-        box = await page.locator(CANVAS).bounding_box()
-        await page.mouse.move(box["x"] + box["width"] / 2, box["y"] + box["height"] / 2)   # hover first
-        await page.wait_for_timeout(300)
         report["opened"] += 1
         opened.release()
         released = True
@@ -182,7 +183,7 @@ async def strokes(page, number, args, report, phase, first):
         report["right"] += shown["digit"] == digit
 
 
-async def run(url, args, server_pid, files):
+async def run(url, args, server_pids, files):
     from playwright.async_api import async_playwright
     names = ["calm", "hostile"] if args.hostile else ["calm"]
     report = {"sessions": args.sessions, "strokes": args.strokes, "pause_s": args.pause, "ramp_s": args.ramp,
@@ -192,7 +193,7 @@ async def run(url, args, server_pid, files):
     async with async_playwright() as p:
         browser = await p.chromium.launch(executable_path=CHROMIUM, headless=True, args=MANY_PAGES_ARGS)
         try:
-            watcher = asyncio.ensure_future(watch_cpu(server_pid or -1, report))
+            watcher = asyncio.ensure_future(watch_cpu(server_pids or [-1], report))
             opened = asyncio.Semaphore(0)
             phases = {name: (asyncio.Event(), asyncio.Semaphore(0)) for name in names}
             tasks = [asyncio.ensure_future(session(browser, url, i, args, report, opened, phases))
@@ -284,11 +285,15 @@ def main(argv=None):
     p.add_argument("--url", help="use a server already running there instead of starting one")
     p.add_argument("--pid", type=int, help="with --url: the server's process id, for its memory and CPU figures")
     p.add_argument("--json", action="store_true", help="print the figures as one JSON object (one per mode)")
-    p.add_argument("--modes", nargs="+", choices=["local", "public"], default=["local"],
+    p.add_argument("--modes", nargs="+", choices=["local", "public", "proxy"], default=["local"],
                    help="run the measurement for each mode in turn, each on a server of its own")
+    p.add_argument("--proxy", action="store_true", help="short for --modes public proxy")
+    p.add_argument("--processes", type=int, default=2, help="app processes behind nginx in proxy mode (2-4)")
     args = p.parse_args(argv)
+    if args.proxy:
+        args.modes = ["public", "proxy"]
     if not (1 <= args.sessions <= MAX_SESSIONS and 1 <= args.strokes <= MAX_STROKES and 0 < args.deadline <= 1800
-            and 0 <= args.hostile <= MAX_HOSTILE):
+            and 0 <= args.hostile <= MAX_HOSTILE and 2 <= args.processes <= 4):
         p.exit(2, f"error: sessions 1-{MAX_SESSIONS}, strokes 1-{MAX_STROKES}, hostile 0-{MAX_HOSTILE}, deadline up "
                   "to 1800 s\n")
     folder = Path(os.environ.get("CNN_WEIGHTS_DIR") or Path(__file__).resolve().parents[1] / "weights")
@@ -296,7 +301,7 @@ def main(argv=None):
         p.exit(2, f"error: {folder}/default.npz is missing: the Draw page would have no model to time.\n")
     args.arch = args.arch or hostile.largest_arch()
     files = hostile.hostile_files((folder / "default.npz").read_bytes()) if args.hostile else []
-    if args.url and args.modes != ["local"]:
+    if args.url and (args.modes != ["local"] or args.proxy):
         p.exit(2, "error: --modes starts its own servers; leave out --url\n")
     return [measure(args, files, mode) for mode in args.modes]
 
@@ -304,22 +309,28 @@ def main(argv=None):
 def measure(args, files, mode):
     """Start a server in `mode` (unless --url), run the sessions, print and return the figures."""
     started = time.perf_counter()
+    proc, cluster, data = None, None, os.environ.get("CNN_DATA_DIR") or tempfile.mkdtemp()
     if args.url:                                       # a server started elsewhere (its PID for the figures)
-        proc, url = None, args.url.rstrip("/")
+        url, pids = args.url.rstrip("/"), [args.pid] if args.pid else []
+    elif mode == "proxy":
+        cluster = Cluster(args.processes, data_dir=data).__enter__()
+        url, pids = cluster.url, [p.pid for p, _ in cluster.apps] + [cluster.nginx.pid]
     else:
-        proc, url, _ = start_server({"CNN_DATA_DIR": os.environ.get("CNN_DATA_DIR") or tempfile.mkdtemp(),
-                                     "CNN_PUBLIC": "1" if mode == "public" else ""})
-    pid = proc.pid if proc else args.pid
+        proc, url, _ = start_server({"CNN_DATA_DIR": data, "CNN_PUBLIC": "1" if mode == "public" else ""})
+        pids = [proc.pid]
     try:
-        server_cpu = cpu_seconds(pid) if pid else 0.0
-        report = asyncio.run(run(url, args, pid, files))
-        if pid:
-            report["server_cpu_s"] = cpu_seconds(pid) - server_cpu
-            report["server_rss_mb"], report["server_peak_rss_mb"] = memory_mb(pid)
-        report["server_alive"] = proc.poll() is None if proc else True
+        server_cpu = sum(map(cpu_seconds, pids))
+        report = asyncio.run(run(url, args, pids, files))
+        if pids:
+            report["server_cpu_s"] = sum(map(cpu_seconds, pids)) - server_cpu
+            report["server_rss_mb"], report["server_peak_rss_mb"] = map(sum, zip(*map(memory_mb, pids), strict=True))
+        report["server_alive"] = all(p.poll() is None for p in ([proc] if proc else [])
+                                     + ([p for p, _ in cluster.apps] if cluster else []))
     finally:
         if proc:
             stop_server(proc)
+        if cluster:
+            cluster.stop()
     report["wall_s"] = time.perf_counter() - started
     figures = dict(summary(report), mode=mode)
     if args.json:

@@ -9,6 +9,8 @@
 
 Importing cnn changes nothing process-wide; cnn.keep_freed_memory() is an explicit choice (cnn/engine/malloc.py).
 """
+import sys
+
 from .engine import (
                      ArchError,
                      DivergenceError,
@@ -25,7 +27,25 @@ from .engine import (
 )
 from .files import MnistError, WeightsError, load_mnist, load_model
 from .files.weights import save_model
+from .teach.notdigit import not_a_digit
 
 __all__ = ["ArchError", "parse_arch", "MnistError", "load_mnist", "keep_freed_memory", "Model", "build_model",
            "saliency", "WorkerError", "NetSpec", "DivergenceError", "TrainConfig", "evaluate", "train",
-           "WeightsError", "load_model", "save_model"]
+           "WeightsError", "load_model", "save_model", "not_a_digit"]
+
+
+def _library_module_run_as_command():
+    """`python -m cnn.<module>` of a module that is not a command would exit 0 and do nothing: say which command
+    to run instead. (Parent packages are imported before the module runs, so this is the one place to say it.)"""
+    argv = getattr(sys, "orig_argv", [])
+    if "-m" not in argv[:-1]:
+        return
+    name = argv[argv.index("-m") + 1]
+    if not name.startswith("cnn.") or name in ("cnn.__main__", "cnn.cli"):
+        return
+    from .cli import TOOLS
+    if name not in {module for module, _ in TOOLS.values()}:
+        sys.exit(f"{name} is a library module, not a command. The commands: python -m cnn --help")
+
+
+_library_module_run_as_command()

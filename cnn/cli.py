@@ -30,6 +30,7 @@ TOOLS = {"bench": ("cnn.studies.bench", "speed and memory figures on real MNIST"
          "synth": ("cnn.studies.synth", "accuracy on synthetic canvas drawings"),
          "calibration": ("cnn.teach.calibration", "fit a model's temperature on held-out images"),
          "nondigits": ("cnn.studies.nondigits", "how often 'not sure' flags non-digit drawings and digit drawings"),
+         "notdigit": ("cnn.studies.notdigit_study", "train the not-a-digit detector, measured on held-out kinds"),
          "adversarial": ("cnn.teach.adversarial", "how large an input change fools a model"),
          "photobench": ("cnn.studies.photobench", "accuracy on photographed-style digits"),
          "sweep": ("cnn.studies.sweep", "architectures x seeds, each run a task on Dask (the architecture study)")}
@@ -113,3 +114,7 @@ class Progress:
 
     def __exit__(self, *exc):
         self.close()
+
+
+if __name__ == "__main__":
+    main()

@@ -18,6 +18,7 @@ CHROMIUM = "/usr/bin/chromium"
 SHOTS = ROOT / "screenshots"
 CANVAS = ".st-key-canvas canvas.upper-canvas"
 IDLE = '[data-testid="stApp"][data-test-script-state="notRunning"]'
+PHONE = {"viewport": {"width": 390, "height": 844}, "device_scale_factor": 3, "is_mobile": True, "has_touch": True}
 PROMPT = "Draw a digit"
 LAUNCH_ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
                "--disable-background-networking", "--disable-component-update", "--disable-sync"]
@@ -46,14 +47,15 @@ def free_port():
         return s.getsockname()[1]
 
 
-def start_server(env=None):
-    """`streamlit run app.py` on 127.0.0.1; returns (process, url, seconds until the health check answered)."""
+def start_server(env=None, root=ROOT):
+    """`streamlit run app.py` in `root` on 127.0.0.1; returns (process, url, seconds until the health check
+    answered)."""
     port = free_port()
     cmd = [sys.executable, "-m", "streamlit", "run", "app.py", "--server.headless", "true",
            "--server.address", "127.0.0.1", "--server.port", str(port), "--browser.gatherUsageStats", "false",
            "--server.fileWatcherType", "none"]   # screenshots and other edits must not trigger reruns
     start = time.perf_counter()
-    proc = subprocess.Popen(cmd, cwd=ROOT, env={**os.environ, **(env or {})},
+    proc = subprocess.Popen(cmd, cwd=root, env={**os.environ, **(env or {})},
                             stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
     url = f"http://127.0.0.1:{port}"
     while time.perf_counter() - start < 30:
@@ -90,10 +92,19 @@ def wait_idle(page):
 def open_app(page, url):
     page.goto(url)
     page.locator(CANVAS).wait_for(timeout=30_000)
-    wait_idle(page)
-    box = page.locator(CANVAS).bounding_box()
-    page.mouse.move(box["x"] + box["width"] / 2, box["y"] + box["height"] / 2)   # hover before the first stroke
-    page.wait_for_timeout(300)
+    wait_idle(page)        # no hover before the first stroke: a user presses at once (test_browser_first_stroke)
+
+
+def touch(page, cdp, points, interval_ms=16):
+    """One finger stroke through `points` (page coordinates), a point every `interval_ms` as a finger sends them
+    (events sent with no time between them lose the stroke's middle in Chromium). `cdp`: ctx.new_cdp_session(page)."""
+    def send(kind, pts):
+        cdp.send("Input.dispatchTouchEvent", {"type": kind, "touchPoints": [{"x": x, "y": y} for x, y in pts]})
+    send("touchStart", points[:1])
+    for point in points[1:]:
+        page.wait_for_timeout(interval_ms)
+        send("touchMove", [point])
+    send("touchEnd", [])
 
 
 def draw(page, strokes):

@@ -5,6 +5,7 @@ checks of a 28x28 network input."""
 import base64
 import io
 import json
+import re
 import time
 import zipfile
 from pathlib import Path
@@ -162,10 +163,19 @@ BAD_WEIGHTS = {     # case: (the file's bytes, what the error message says)
 }
 
 
+def inside_view(at, name):
+    """Show one part of the Inside page ("Feature maps", "Trace a number", ...): the page builds only that one."""
+    return at.segmented_control(key="inside_view").set_value(name).run()
+
+
 def layer_charts(at):
-    """Keys of the Inside page's feature-map and filter charts (its teaching tabs add charts of their own)."""
-    keys = [c.proto.id.rsplit("-", 1)[-1] for c in at.get("plotly_chart")]
-    return [k for k in keys if k.startswith(("maps_", "filters_"))]
+    """Names of the Inside page's feature-map images (maps_<i>) and filter charts (filters_<i>), in order; shows
+    the Filters and then the Feature maps again to find both."""
+    maps = [m for h in inside_view(at, "Feature maps").get("html") for m in re.findall(r'data-name="(maps_\d+)"',
+                                                                                        h.proto.body)]
+    keys = [c.proto.id.rsplit("-", 1)[-1] for c in inside_view(at, "Filters").get("plotly_chart")]
+    inside_view(at, "Feature maps")
+    return maps + [k for k in keys if k.startswith("filters_")]
 
 
 # ---------------------------------------------------------------- the canvas in AppTest

@@ -99,7 +99,7 @@ def test_stop_keeps_the_model_trained_so_far(at):
         time.sleep(0.05)
     stop = next(b for b in at.sidebar.button if b.label == "Stop")
     stop.click().run()
-    assert until(lambda: job.done, 30)          # how fast: python benchmarks/bench_stop.py
+    assert until(lambda: job.done, 30)          # how fast: python benchmarks/stop_latency.py
     at = wait_for_training(at)
     assert not at.exception
     model = at.session_state["session_models"]["c8p-1"]

@@ -61,7 +61,10 @@ def test_inspect_opens_a_misclassified_image_inside_the_network(at):
     caption = at.session_state["inspect_image"]["caption"]
     assert caption.startswith("MNIST test image #")
     assert at.radio(key="inside_source").value == caption                # the Inside page shows that image
-    assert at.metric[0].label == "Prediction" and layer_charts(at) == ["maps_0", "maps_1", "filters_0"]
+    assert at.metric[0].label == "Prediction"
+    at.switch_page("app_pages/inside.py")            # AppTest reruns the page it last switched to, not st.switch_page's
+    assert layer_charts(at) == ["maps_0", "maps_1", "filters_0"]
+    assert at.radio(key="inside_source").value == caption
 
 
 def test_evaluate_page_falls_back_to_the_committed_subset(at, monkeypatch, tmp_path):
@@ -118,7 +121,7 @@ def test_wrong_its_a_stores_the_drawing_with_its_label(at, data_dir):
     store = DrawingStore(data_dir)
     saved = store.get(1)
     assert store.count() == 1 and saved["label"] == 2 and saved["model"] == "file:default"
-    assert saved["x"].shape == (28, 28) and saved["canvas"].shape == (280, 280, 4)
+    assert saved["x"].shape == (28, 28) and saved["canvas"].shape == (140, 140, 4)
     button(at, "Save drawing").click().run()                        # the same drawing twice: stored once
     assert any("already saved" in i.value for i in at.info) and store.count() == 1
 

@@ -68,7 +68,7 @@ def test_a_camera_photo_is_read(at):
     assert not at.exception, at.exception
     at.camera_input(key="photo_camera").set_value(("shot.jpg", photo_of_a_seven("JPEG"), "image/jpeg")).run()
     assert not at.exception, at.exception
-    assert metric(at, "Prediction for the photo") is not None
+    assert metric(at, "Prediction for the photo").value == "7"
 
 
 def png(image):

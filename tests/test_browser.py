@@ -6,6 +6,8 @@ import re
 import time
 from pathlib import Path
 
+import pytest
+
 from browser_helpers import (
     BROWSER_MARKS,
     DIGITS,
@@ -104,7 +106,9 @@ def test_sidebar_training_shows_progress_and_stop_keeps_the_model(app, page):
     # the new model is selected for prediction at once
     expect(page.get_by_test_id("stMain").get_by_role("combobox", name="Model")).to_have_value(re.compile("^c4p-1"))
     draw(page, DIGITS["1"])
-    expect(prediction(page)).to_have_text(re.compile(r"^[0-9]$"), timeout=10_000)
+    # the stopped model predicts: ten probabilities summing to 1 (what it guesses after a few images may be "not
+    # sure", which is right for it: the guess itself depends on how far the run got)
+    assert sum(bars(page)) == pytest.approx(1, abs=0.01)
     assert exceptions(page) == 0
 
 

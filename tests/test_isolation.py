@@ -4,6 +4,7 @@ quotas hold, expired visitors' data is deleted, no error details or server paths
 import io
 import os
 import time
+from collections import OrderedDict
 
 import numpy as np
 import pytest
@@ -11,8 +12,8 @@ from streamlit import config
 from streamlit.testing.v1 import AppTest
 
 from helpers import APP, TIMEOUT, button, draw, seven
-from ui.core.store import DrawingStore
-from ui.state import expiry, visitor
+from ui.core.store import MAX_ROW_BYTES, DrawingStore
+from ui.state import expiry, held, visitor
 
 
 @pytest.fixture
@@ -167,6 +168,30 @@ def test_uploads_are_the_visitors_own_and_within_the_quotas(env, app_env, monkey
     assert "the server holds as many uploaded models as it can" in texts(bob)
 
 
+def test_models_held_in_memory_within_the_servers_bound_least_recently_used_dropped(env, app_env, monkeypatch):
+    """CNN_MAX_HELD_MB bounds every session's models together: a new one drops the least recently used (another
+    visitor's here), whose owner is told on their next run and offered the download, kept in their folder."""
+    monkeypatch.setattr(held, "_held", OrderedDict())
+    monkeypatch.setattr(held, "_dropped", {})
+    alice, bob = visit(), visit()
+    upload(alice, app_env, "a.npz")
+    one = held.total_bytes()
+    assert one > 0 and "uploaded-a" in alice.session_state["session_models"]
+    monkeypatch.setenv("CNN_MAX_HELD_MB", str(1.5 * one / 2**20))             # room for one model in all
+    upload(bob, app_env, "b.npz")
+    assert "uploaded-b" in bob.session_state["session_models"] and held.total_bytes() == one
+    assert "uploaded-a" not in alice.session_state["session_models"]          # dropped at once, memory freed
+    alice.run()
+    assert not alice.exception, alice.exception
+    assert "uploaded-a" in texts(alice) and "dropped from the server's memory" in texts(alice)
+    assert [b.label for b in alice.sidebar.get("download_button")] == ["Download .npz"]
+    assert (env / "visitors" / visitor_folder(alice) / "dropped" / "uploaded-a.npz").is_file()
+    assert alice.session_state["model_key"] != "session:uploaded-a"
+    assert "dropped" not in texts(bob)
+    next(b for b in alice.sidebar.button if b.label == "Dismiss").click().run()
+    assert "dropped from the server's memory" not in texts(alice)
+
+
 def test_stored_drawings_within_the_visitors_and_the_servers_quota(env, monkeypatch):
     monkeypatch.setenv("CNN_MAX_DRAWINGS", "1")
     alice = save_drawing(visit())
@@ -176,6 +201,18 @@ def test_stored_drawings_within_the_visitors_and_the_servers_quota(env, monkeypa
     bob = save_drawing(visit())
     assert "the server's space for visitors' data is full" in texts(bob)
     assert stored(evaluate(alice)) == 1 and stored(evaluate(bob)) == 0
+
+
+def test_stored_bytes_within_the_visitors_byte_quota(env, monkeypatch):
+    """Beside the count, a visitor's bytes on disk: a drawing that could take their folder past CNN_MAX_VISITOR_MB
+    (reckoned at the most one drawing costs) is refused, saying so; another visitor is not affected."""
+    alice = save_drawing(visit())
+    used = visitor.usage_bytes(env / "visitors" / visitor_folder(alice))
+    monkeypatch.setenv("CNN_MAX_VISITOR_MB", str((used + MAX_ROW_BYTES - 1) / 2**20))   # room for bob, not her
+    save_drawing(alice, 3)
+    assert "a visitor may keep" in texts(alice) and stored(evaluate(alice)) == 1
+    bob = save_drawing(visit())
+    assert stored(evaluate(bob)) == 1
 
 
 def test_expired_visitors_data_is_deleted_and_active_visitors_kept(env, monkeypatch):

@@ -189,9 +189,11 @@ def test_ctrl_c_stops_the_command_line_trainer_and_its_worker_without_a_tracebac
     err = seen + proc.communicate(timeout=60)[1]
     assert "epoch 1:" in err and proc.returncode == 130 and "interrupted" in err and "Traceback" not in err
     assert not out.exists()
-    assert until(lambda: not _serving(), 10)
+    assert until(lambda: not _serving(session=proc.pid), 10)
 
 
-def _serving():
-    ps = subprocess.run(["ps", "-eo", "args"], capture_output=True, text=True).stdout
-    return [line for line in ps.splitlines() if "cnn.engine.parallel import serve" in line]
+def _serving(session):
+    """The worker processes of one session (the trainer's own: other runs on this machine may have theirs)."""
+    ps = subprocess.run(["ps", "-eo", "sid=,args="], capture_output=True, text=True).stdout
+    return [line for line in ps.splitlines()
+            if line.split(None, 1)[0] == str(session) and "cnn.engine.parallel import serve" in line]

@@ -8,7 +8,7 @@ import pytest
 from threadpoolctl import threadpool_limits
 
 import cnn
-from cnn.studies.experiment import CONFIGURATIONS
+from cnn.studies.origin import CONFIGURATIONS
 
 WEIGHTS = Path(__file__).resolve().parents[1] / "weights"
 SHIPPED = CONFIGURATIONS + ["default"]

@@ -8,7 +8,6 @@ from streamlit.testing.v1 import AppTest
 
 from cnn.studies import findings, study
 from ui.charts import study as study_charts
-from ui.state import session
 
 APP = str(Path(__file__).resolve().parents[1] / "app.py")
 PROTOCOL = dict(study.PROTOCOL, data="subset", n_train=200, n_test=200, epochs=2)
@@ -59,15 +58,46 @@ def test_tradeoff_figure_marks_the_front_and_the_origins_ten(records):
     assert fig.layout.xaxis.type == "log"
 
 
-def test_knee_and_effects(records):
+def row(params, acc, depth=1, pools=1, width=8, dense=0):
+    return {"arch": f"a{params}", "params": params, "acc": acc, "depth": depth, "pools": pools, "width": width,
+            "dense": dense}
+
+
+def test_the_knee_is_the_front_point_farthest_above_the_line_from_cheapest_to_best():
+    rows = [row(100, 0.50), row(1_000, 0.90), row(10_000, 0.92), row(100_000, 0.93), row(5_000, 0.80)]
+    for r, on in zip(rows, findings.pareto([r["params"] for r in rows], [r["acc"] for r in rows]), strict=True):
+        r["front_params"] = bool(on)
+    assert [r["front_params"] for r in rows] == [True, True, True, True, False]
+    assert findings.knee(rows, "params")["params"] == 1_000
+    assert findings.knee(rows[:2], "params") is None                  # fewer than 3 points on the front
+
+
+def test_effects_recover_known_coefficients_and_warn_with_few_architectures():
+    rng = np.random.default_rng(0)
+    columns = (rng.integers(1_000, 100_000, 40), rng.integers(1, 5, 40), rng.integers(0, 3, 40),
+               rng.choice([4, 8, 16, 32], 40), rng.integers(0, 2, 40))
+    rows = [row(int(p), 0.0, d, pl, int(w), de) for p, d, pl, w, de in zip(*columns, strict=True)]
+    for r in rows:                                       # points = 40 + 1.5 log2 params - 2 convs - 9 pools + 4 log2 w
+        r["acc"] = (40 + 1.5 * np.log2(r["params"]) - 2 * r["depth"] - 9 * r["pools"] + 4 * np.log2(r["width"])) / 100
+    coefs, r2 = findings.effects(rows, "params")
+    expected = {"log2 params": 1.5, "convolutions": -2, "poolings": -9, "log2 width": 4, "dense layers": 0}
+    assert coefs == pytest.approx(expected, abs=1e-6) and r2 == pytest.approx(1)
+    assert findings.effects_warning(rows) is None
+    for r in rows:
+        r["acc"] += rng.normal(0, 0.05)                  # noise the terms cannot explain
+    assert findings.effects(rows, "params")[1] < 0.9
+    assert "only 5 architectures" in findings.effects_warning(rows[:5])    # R² near 1 from 5 points means nothing
+
+
+def test_knee_and_effects_of_a_real_small_study(records):
     rows = findings.summarise(records, study.protocol_key(PROTOCOL))
     knee = findings.knee(rows, "params")
-    assert knee is None or knee["front_params"]
-    coefs, r2 = findings.effects(rows, "params")
-    assert set(coefs) == {"log2 params", "convolutions", "poolings", "log2 width", "dense layers"} and r2 <= 1
+    front = [r["arch"] for r in rows if r["front_params"]]
+    assert (knee is None) == (len(front) < 3) and (knee is None or knee["arch"] in front)
+    assert all(r["cpu_s"] > 0 for r in rows) and findings.time_cost(rows) == "cpu_s"
 
 
-def test_study_view_renders_filters_and_fills_the_sidebar(study_env):
+def test_study_view_renders_and_filters(study_env):
     at = AppTest.from_file(APP, default_timeout=30).run()
     at.switch_page("app_pages/compare.py").run()
     at.radio(key="compare_view").set_value("study").run()
@@ -78,9 +108,7 @@ def test_study_view_renders_filters_and_fills_the_sidebar(study_env):
     depth.set_value([1]).run()
     assert not at.exception
     assert any("3 of 5 architectures" in c.value for c in at.caption)
-    at.session_state[session.TRAIN_ARCH] = "c4c4p"                   # what the button's callback asks for
-    at.run()
-    assert next(t for t in at.sidebar.text_input if t.label.startswith("…or type")).value == "c4c4p"
+    # picking a point and its "Train ... in the sidebar" button: tests/test_browser_study.py clicks them for real
 
 
 def test_study_view_without_results_says_how_to_make_them(app_env):

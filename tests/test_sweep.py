@@ -130,3 +130,49 @@ def test_bad_command_lines_exit_with_a_message(capsys):
             sweep.main(argv)
         assert e.value.code == 2
     assert "error:" in capsys.readouterr().err
+
+
+def test_two_sweeps_at_once_on_one_file_keep_every_record(tmp_path):
+    out = tmp_path / "study.jsonl"
+    def command(archs):
+        return [sys.executable, "-m", "cnn", "sweep", "--archs", *archs, "--seeds", "2", "--data", "subset",
+                "--n-train", "300", "--n-test", "300", "--epochs", "1", "--workers", "1", "--out", str(out)]
+    a, b = ["c2p", "c4p", "c2pc2p"], ["c3p", "c4pc4", "c2c2p"]
+    procs = [subprocess.Popen(command(archs), cwd=ROOT, stderr=subprocess.PIPE, text=True) for archs in (a, b)]
+    for proc in procs:
+        _, err = proc.communicate(timeout=300)
+        assert proc.returncode == 0, err
+    records, skipped = study.read_results(out)
+    assert skipped == 0
+    assert sorted((r["arch"], r["seed"]) for r in records) == sorted((x, s) for x in a + b for s in (0, 1))
+
+
+def test_a_sweep_that_read_the_file_before_another_wrote_keeps_the_others_records(tmp_path):
+    out = tmp_path / "study.jsonl"
+    mine, theirs = (study.run_one(arch, 0, dict(TINY, epochs=1)) for arch in ("c2p", "c3p"))
+    stale, _ = study.read_results(out)                  # this sweep reads the (empty) file ...
+    study.add_results([theirs], out)                    # ... another sweep writes its record ...
+    study.add_results([*stale, mine], out)              # ... and this one writes what it holds: both are kept
+    study.add_results([mine], out)                      # a run already there is not added twice
+    assert [r["arch"] for r in study.read_results(out)[0]] == ["c3p", "c2p"]
+
+
+def test_each_record_holds_its_cpu_time_and_the_summary_uses_it(tmp_path, capsys):
+    out = tmp_path / "elsewhere" / "study.jsonl"       # a results file outside weights/
+    records = [study.run_one(arch, seed, dict(TINY, epochs=1)) for arch in ("c2p", "c4p", "c8p") for seed in (0, 1)]
+    assert all(0 < r["train_cpu_s"] < r["run_s"] * 2 for r in records)
+    study.add_results(records, out)
+    protocol = ["--data", "subset", "--n-train", "300", "--n-test", "300", "--epochs", "1", "--out", str(out)]
+    sweep.main(["--summary", *protocol])                # --summary alone: no "nothing to run"
+    captured = capsys.readouterr()
+    assert "3 architectures, 6 runs" in captured.out
+    assert "at equal cpu_s" in captured.out and "epoch_s" not in captured.out.split("at equal")[1]
+    assert "only 3 architectures for 6 fitted terms" in captured.out    # too few to fit effects: said so
+    assert "only 1 of the origin's ten" in captured.out  # ranked against weights/experiment.json wherever the file is
+    sweep.main(["--summary", "--archs", "c8p", *protocol, "--reference", str(tmp_path / "none.json")])
+    captured = capsys.readouterr()
+    assert "1 architectures, 2 runs" in captured.out and "c2p" not in captured.out   # only what was asked for
+    assert "no rank check" in captured.err and "No rank check" in captured.out       # said, not silently dropped
+    with pytest.raises(SystemExit) as e:
+        sweep.main(["--summary", "--out", str(out)])    # another protocol: none of its runs are in the file
+    assert e.value.code == 2 and "no runs of this protocol" in capsys.readouterr().err

@@ -8,7 +8,7 @@ from streamlit.testing.v1 import AppTest
 import cnn
 from cnn.files.mnist import load_subset
 from cnn.teach.adversarial import fool, target_gradient
-from helpers import APP, TIMEOUT
+from helpers import APP, TIMEOUT, inside_view
 
 
 @pytest.fixture(scope="module")
@@ -58,7 +58,7 @@ def test_the_work_is_bounded(trained):
 
 def test_the_tab_fools_the_network_only_when_asked(app_env):
     at = AppTest.from_file(APP, default_timeout=TIMEOUT).run()
-    at.switch_page("app_pages/inside.py").run()
+    inside_view(at.switch_page("app_pages/inside.py").run(), "Fool the network")
     assert not any(m.label.startswith("Size of the change") for m in at.metric)      # nothing computed yet
     target = at.selectbox(key="fool_target").value
     at.button(key="fool_go").click().run()

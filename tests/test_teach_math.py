@@ -7,7 +7,7 @@ from pathlib import Path
 from streamlit.testing.v1 import AppTest
 
 from cnn.engine import layers
-from helpers import APP, TIMEOUT
+from helpers import APP, TIMEOUT, inside_view
 from ui.panels.inside import math_panel
 
 
@@ -26,7 +26,7 @@ def test_every_layer_kind_and_its_backward_pass_is_shown():
 
 def test_the_code_shown_is_the_engines_source_file(app_env):
     at = AppTest.from_file(APP, default_timeout=TIMEOUT).run()
-    at.switch_page("app_pages/inside.py").run()
+    inside_view(at.switch_page("app_pages/inside.py").run(), "The math")
     assert not at.exception
     shown = [c.value for c in at.code]
     source = Path(layers.__file__).read_text()

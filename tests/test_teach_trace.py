@@ -9,7 +9,7 @@ import cnn
 from cnn.engine.layers import Conv3x3, MaxPool2
 from cnn.files.mnist import load_subset
 from cnn.teach.trace import stages, trace
-from helpers import APP, TIMEOUT
+from helpers import APP, TIMEOUT, inside_view
 
 ARCHS = [("c8p", "relu"), ("c4c4", "relu"), ("pc4", "relu"), ("c4pp", "none"), ("c4pd8", "relu"), ("d16", "none"),
          ("p", "relu"), ("c4pc6pd8", "none")]
@@ -85,7 +85,7 @@ def test_an_out_of_range_position_is_refused(image):
 @pytest.fixture
 def inside(app_env):
     at = AppTest.from_file(APP, default_timeout=TIMEOUT).run()
-    return at.switch_page("app_pages/inside.py").run()
+    return inside_view(at.switch_page("app_pages/inside.py").run(), "Trace a number")
 
 
 def test_the_trace_tab_explains_every_layer_of_the_model(inside):

@@ -6,7 +6,7 @@ import pytest
 import cnn
 from cnn.files.mnist import load_subset
 from cnn.teach.snapshots import CHANNELS, MOST, Snapshots
-from helpers import new_app, start_training, wait_for_training
+from helpers import inside_view, new_app, start_training, wait_for_training
 
 
 @pytest.fixture(scope="module")
@@ -46,7 +46,7 @@ def test_any_architecture_is_watched(arch, kind, shape, data):
 
 def test_the_inside_page_steps_through_a_sidebar_runs_snapshots(app_env):
     at = new_app()
-    at.switch_page("app_pages/inside.py").run()
+    inside_view(at.switch_page("app_pages/inside.py").run(), "Watch it learn")
     assert any("Train a model in the sidebar" in i.value for i in at.info)
     start_training(at, "c4p", n_train=300, epochs=2)
     wait_for_training(at)

@@ -44,49 +44,55 @@ def _fail(arch, pos, what):
     raise ArchError(f"invalid architecture {arch!r} at character {pos + 1}: {what}; {HELP}")
 
 
-def cost(tokens):
-    """(multiply-adds, values copied or written) of one image's forward pass through parsed layers."""
-    size, channels, macs, moved = IMAGE_SIZE, 1, 0, 0
+OUTPUT = ("d", 10)   # the dense softmax layer that ends every network
+
+
+def layer_shapes(tokens):
+    """The one walk of the grammar: (kind, n, (H, W, C) read, (H, W, C) written) of each layer of `tokens`, in
+    order (an iterable of (kind, n), read lazily). The cost, the parameter count, the parser and the model's
+    build all take their shapes from here; add OUTPUT to the tokens to walk the softmax layer too."""
+    shape = (IMAGE_SIZE, IMAGE_SIZE, 1)
     for kind, n in tokens:
-        if kind == "c":
-            size -= 2
-            macs += size * size * 9 * channels * n
-            moved += size * size * (9 * channels + n)              # the im2col copy, then the output
-            channels = n
-        elif kind == "p":
-            size //= 2
-            moved += size * size * channels
-        else:
-            macs, moved, size, channels = macs + size * size * channels * n, moved + n, 1, n
-    return macs + size * size * channels * 10, moved + 10
+        h, w, c = shape
+        out = (h - 2, w - 2, n) if kind == "c" else (h // 2, w // 2, c) if kind == "p" else (1, 1, n)
+        yield kind, n, shape, out
+        shape = out
+
+
+def layer_params(kind, n, shape):
+    """Weights and biases of one layer that reads `shape`: a 3x3xC kernel per filter, or a full dense matrix."""
+    h, w, c = shape
+    return 9 * c * n + n if kind == "c" else h * w * c * n + n if kind == "d" else 0
 
 
 def n_params(tokens: list[tuple[str, int | None]]) -> int:
     """Weights and biases of a network of parsed layers, the 10-way softmax layer included."""
-    size, channels, params = IMAGE_SIZE, 1, 0
-    for kind, n in tokens:
+    return sum(layer_params(kind, n, shape) for kind, n, shape, _ in layer_shapes([*tokens, OUTPUT]))
+
+
+def cost(tokens):
+    """(multiply-adds, values copied or written) of one image's forward pass through parsed layers."""
+    macs = moved = 0
+    for kind, n, (h, w, c), (ho, wo, co) in layer_shapes([*tokens, OUTPUT]):
         if kind == "c":
-            size, channels, params = size - 2, n, params + 9 * channels * n + n
+            macs += ho * wo * 9 * c * n
+            moved += ho * wo * (9 * c + n)                         # the im2col copy, then the output
         elif kind == "p":
-            size //= 2
+            moved += ho * wo * co
         else:
-            size, channels, params = 1, n, params + size * size * channels * n + n
-    return params + size * size * channels * 10 + 10
+            macs, moved = macs + h * w * c * n, moved + n
+    return macs, moved
 
 
-def parse_arch(arch: str) -> list[tuple[str, int | None]]:
-    """Parse an architecture string into [(kind, n), ...], kind in "c", "p", "d" (n is None for "p").
-    Raises ArchError for any string the grammar does not allow, including one over the compute budget."""
-    if not isinstance(arch, str) or not arch.strip():
-        raise ArchError(f"invalid architecture {arch!r}: it is empty; {HELP}")
-    if len(arch) > 100:
-        raise ArchError(f"invalid architecture: it is {len(arch)} characters long (at most 100); {HELP}")
-    tokens, pos, size, dense_seen = [], 0, IMAGE_SIZE, False
+def _read(arch, starts):
+    """The tokens of `arch`, each checked as it is read; the position of each goes to `starts`."""
+    pos, dense_seen = 0, False
     while pos < len(arch):
         m = _TOKEN.match(arch, pos)
         if not m:
             _fail(arch, pos, f"unexpected character {arch[pos]!r}")
         kind, digits = (m.group(1), m.group(2)) if m.group(1) else ("p", None)
+        n = None
         if kind in "cd":
             limit = MAX_FILTERS if kind == "c" else MAX_UNITS
             if not digits:
@@ -94,20 +100,32 @@ def parse_arch(arch: str) -> list[tuple[str, int | None]]:
             if digits.startswith("0") or int(digits) > limit:
                 _fail(arch, pos, f"{kind}{digits} needs a number from 1 to {limit}")
             n = int(digits)
-        else:
-            n = None
         if kind in "cp" and dense_seen:
             _fail(arch, pos, f"{kind!r} cannot follow a dense layer")
-        size = size - 2 if kind == "c" else size // 2 if kind == "p" else 1
         dense_seen |= kind == "d"
-        if size < 1:
-            _fail(arch, pos, "this layer would shrink the image below 1x1")
-        if n_params([*tokens, (kind, n)]) > MAX_PARAMS:
-            _fail(arch, pos, f"the network would have more than {MAX_PARAMS:,} parameters")
-        tokens.append((kind, n))
-        if len(tokens) > MAX_LAYERS:
+        starts.append(pos)
+        if len(starts) > MAX_LAYERS:
             _fail(arch, pos, f"more than {MAX_LAYERS} layers")
+        yield kind, n
         pos = m.end()
+
+
+def parse_arch(arch: str) -> list[tuple[str, int | None]]:
+    """Parse an architecture string into [(kind, n), ...], kind in "c", "p", "d" (n is None for "p").
+    Raises ArchError for any string the grammar does not allow, including one over the compute budget.
+    Errors are found in the order of the string: the first wrong character or layer is the one named."""
+    if not isinstance(arch, str) or not arch.strip():
+        raise ArchError(f"invalid architecture {arch!r}: it is empty; {HELP}")
+    if len(arch) > 100:
+        raise ArchError(f"invalid architecture: it is {len(arch)} characters long (at most 100); {HELP}")
+    tokens, starts, params = [], [], 0
+    for kind, n, shape, out in layer_shapes(_read(arch, starts)):
+        if out[0] < 1 or out[1] < 1:
+            _fail(arch, starts[-1], "this layer would shrink the image below 1x1")
+        params += layer_params(kind, n, shape)
+        if params + layer_params(*OUTPUT, out) > MAX_PARAMS:         # with the softmax layer after it
+            _fail(arch, starts[-1], f"the network would have more than {MAX_PARAMS:,} parameters")
+        tokens.append((kind, n))
     macs, moved = cost(tokens)
     if macs + MOVE_COST * moved > MAX_COST:
         raise ArchError(f"invalid architecture {arch!r}: one image would cost {macs + MOVE_COST * moved:,} "

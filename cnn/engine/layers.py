@@ -9,8 +9,8 @@ Layers keep no state between calls, so one model can serve many threads at once.
 import numpy as np
 from numpy.lib.stride_tricks import as_strided
 
-OFFSETS_3X3 = [(i, j) for i in range(3) for j in range(3)]
 OFFSETS_2X2 = [(0, 0), (0, 1), (1, 0), (1, 1)]
+FEW_CHANNELS = 4   # below this many channels, windows() copies by offsets (see windows)
 
 
 def he_normal(rng, shape, fan_in, gain, dtype):
@@ -104,16 +104,7 @@ class ConvPool(Conv3x3):
 def patches4x4(x):
     """(N, H, W, C) -> (N, Hp, Wp, 16*C) with Hp = (H-2)//2: the 4x4 patch under each pooled output."""
     n, h, w, c = x.shape
-    hp, wp = (h - 2) // 2, (w - 2) // 2
-    if c < 4:   # few channels: 16 strided copies are faster than one copy of short runs (1.3-1.5x for c = 1)
-        patches = np.empty((n, hp, wp, 4, 4, c), x.dtype)
-        for a in range(4):
-            for b in range(4):
-                patches[:, :, :, a, b] = x[:, a:a + 2 * hp:2, b:b + 2 * wp:2]
-        return patches.reshape(n, hp, wp, 16 * c)
-    sn, sh, sw, sc = x.strides
-    view = as_strided(x, (n, hp, wp, 4, 4, c), (sn, 2 * sh, 2 * sw, sh, sw, sc), writeable=False)
-    return view.reshape(n, hp, wp, 16 * c)                            # copies: one patch per pooled pixel
+    return windows(x, 4, 2, (h - 2) // 2, (w - 2) // 2)
 
 
 def matmul(a, b):
@@ -124,14 +115,33 @@ def matmul(a, b):
 def im2col3x3(x):
     """(N, H, W, C) -> (N, H-2, W-2, 9*C): the 3x3 window of every output pixel, ordered (i, j, c)."""
     n, h, w, c = x.shape
-    if c < 4:   # few channels: 9 strided copies are faster than one copy of short runs
-        cols = np.empty((n, h - 2, w - 2, 3, 3, c), x.dtype)
-        for i, j in OFFSETS_3X3:
-            cols[:, :, :, i, j] = x[:, i:i + h - 2, j:j + w - 2]
-        return cols.reshape(n, h - 2, w - 2, 9 * c)
-    sn, sh, sw, sc = x.strides   # each window row is 3*C values in a row in memory: view all windows, copy once
-    windows = as_strided(x, (n, h - 2, w - 2, 3, 3, c), (sn, sh, sw, sh, sw, sc), writeable=False)
-    return windows.reshape(n, h - 2, w - 2, 9 * c)
+    return windows(x, 3, 1, h - 2, w - 2)
+
+
+def windows(x, size, stride, rows, cols):
+    """(N, H, W, C) -> (N, rows, cols, size*size*C): the size x size window at every stride-th pixel, ordered
+    (i, j, c), copied. Two ways give the same array: with few channels (C < FEW_CHANNELS), size*size strided
+    copies are faster (1.3-1.5x for C = 1) than one copy of runs only C values long; with more, one copy of a
+    view of all windows is faster (each window row is size*C values in a row in memory)."""
+    return (windows_by_offsets if x.shape[3] < FEW_CHANNELS else windows_by_view)(x, size, stride, rows, cols)
+
+
+def windows_by_offsets(x, size, stride, rows, cols):
+    """windows(), one strided copy per offset (a, b) of the window."""
+    n, c = x.shape[0], x.shape[3]
+    out = np.empty((n, rows, cols, size, size, c), x.dtype)
+    for a in range(size):
+        for b in range(size):
+            out[:, :, :, a, b] = x[:, a:a + stride * rows:stride, b:b + stride * cols:stride]
+    return out.reshape(n, rows, cols, size * size * c)
+
+
+def windows_by_view(x, size, stride, rows, cols):
+    """windows(), as one copy of a strided view of every window."""
+    n, c = x.shape[0], x.shape[3]
+    sn, sh, sw, sc = x.strides
+    view = as_strided(x, (n, rows, cols, size, size, c), (sn, stride * sh, stride * sw, sh, sw, sc), writeable=False)
+    return view.reshape(n, rows, cols, size * size * c)
 
 
 class MaxPool2:
@@ -201,11 +211,16 @@ def softmax(logits):
     return e / e.sum(axis=1, keepdims=True)
 
 
+def log_softmax(logits):
+    """log(softmax(logits)) of (N, K) logits, stably: the row's largest logit is subtracted before exp."""
+    shifted = logits - logits.max(axis=1, keepdims=True)
+    return shifted - np.log(np.exp(shifted).sum(axis=1, keepdims=True))
+
+
 def softmax_cross_entropy(logits, labels):
     """Mean cross-entropy of softmax(logits) against integer labels, and its gradient, stably."""
     n = len(logits)
-    shifted = logits - logits.max(axis=1, keepdims=True)
-    log_probs = shifted - np.log(np.exp(shifted).sum(axis=1, keepdims=True))
+    log_probs = log_softmax(logits)
     loss = -log_probs[np.arange(n), labels].mean()
     dlogits = np.exp(log_probs)
     dlogits[np.arange(n), labels] -= 1

@@ -1,15 +1,15 @@
 """A network built from its description (cnn.NetSpec): forward, backward, prediction, looking inside.
 It holds compute only: cnn/files/weights.py turns a model into bytes and back."""
-from typing import Any
+from typing import Any, NamedTuple
 
 import numpy as np
 from numpy.typing import NDArray
 
-from .arch import IMAGE_SIZE, parse_arch
+from .arch import IMAGE_SIZE, OUTPUT, layer_shapes, parse_arch
 from .layers import Conv3x3, ConvPool, Dense, MaxPool2, ReLU, softmax, softmax_cross_entropy
 from .spec import NetSpec
 
-N_CLASSES = 10
+N_CLASSES = OUTPUT[1]   # digits 0-9: the softmax layer that ends every network
 INFER_BATCH = 64  # images per forward pass when predicting many: small enough to stay in the core's cache
 CACHE_BYTES = 2**21  # a core's L2 cache, typically
 MIN_CHUNK, MAX_CHUNK = 16, 64  # images per training chunk (see Model.train_chunk)
@@ -18,13 +18,28 @@ Floats = NDArray[np.floating]
 Params = list[dict[str, Floats]]    # one dict of arrays per layer ("W", "b"), as in Model.params
 
 
+class Stage(NamedTuple):
+    """One map of Model.stages."""
+    kind: str            # "input", "conv", "pool", "dense" or "output"
+    values: Floats       # (N, H, W, C); dense and output stages are (N, 1, 1, units)
+    layer: Any           # the layer that computed it (None for the input)
+    relu: bool           # whether the activation (ReLU) was applied to it
+
+    @property
+    def label(self) -> str:
+        """e.g. "c16: 26x26x16", "p: 13x13x16", "d128: 1x1x128", "output: 1x1x10", "input: 28x28x1"."""
+        h, w, c = self.values.shape[1:]
+        name = {"conv": f"c{c}", "pool": "p", "dense": f"d{c}"}.get(self.kind, self.kind)
+        return f"{name}: {h}x{w}x{c}"
+
+
 class Model:
     def __init__(self, spec: NetSpec, seed: int = 0) -> None:
         self.spec = spec
         self.dtype = np.dtype(spec.dtype)
         self.history: list[dict[str, Any]] = []     # one dict per epoch, appended by cnn.train
         self.meta: dict[str, Any] = {"seed": seed}  # training settings and the like, saved with the weights
-        self.layers, self.taps, cols = self._build(parse_arch(spec.arch), np.random.default_rng(seed))
+        self.layers, cols = self._build(parse_arch(spec.arch), np.random.default_rng(seed))
         # images per forward and backward pass in training: a power of two from MIN_CHUNK to MAX_CHUNK whose
         # largest im2col copy fits in CACHE_BYTES (larger chunks spill out of the cache; smaller ones pay
         # more in the calls' own overhead than they gain)
@@ -54,39 +69,30 @@ class Model:
     def _build(self, tokens, rng):
         relu = self.activation == "relu"
         gain = 2.0 if relu else 1.0
-        h, w, c = IMAGE_SIZE, IMAGE_SIZE, 1
-        layers, taps = [], []   # taps: (label, layer index, "out" for its output or "conv" for its convolution)
+        shapes = list(layer_shapes([*tokens, OUTPUT]))   # (kind, n, (H, W, C) read, (H, W, C) written)
+        layers = []
         cols = 1                # the largest im2col copy of one image, in values
         t = 0
-        while t < len(tokens):
-            kind, n = tokens[t]
-            fused = kind == "c" and t + 1 < len(tokens) and tokens[t + 1][0] == "p"
+        while t < len(shapes):
+            kind, n, (h, w, c), _ = shapes[t]
+            fused = kind == "c" and shapes[t + 1][0] == "p"
             if kind == "c":
                 # A convolution followed by pooling runs as one fused layer; ReLU goes after the pooling
                 # (they commute, and the pooled map is 4 times smaller).
                 layers.append((ConvPool if fused else Conv3x3)(c, n, rng, gain, self.dtype))
                 forward = (h - 2) // 2 * ((w - 2) // 2) * 16 * c if fused else (h - 2) * (w - 2) * 9 * c
                 cols = max(cols, forward, h * w * 9 * n if len(layers) > 1 else 0)   # backward: input gradient
-                h, w, c = h - 2, w - 2, n
-                if fused:
-                    taps.append((f"c{n}: {h}x{w}x{c}", len(layers) - 1, "conv"))
             elif kind == "p":
                 layers.append(MaxPool2())
             else:
-                layers.append(Dense(h * w * c, n, rng, gain, self.dtype))
-                h, w, c = 1, 1, n
-            if fused or kind == "p":
-                h, w = h // 2, w // 2
-                t += fused
+                last = t == len(shapes) - 1                  # the softmax layer: no activation, LeCun's gain
+                layers.append(Dense(h * w * c, n, rng, 1.0 if last else gain, self.dtype))
+                if last:
+                    break
             if relu and kind != "p":
                 layers.append(ReLU())
-            if kind == "c" and not fused:   # after its activation, as the fused layer's map
-                taps.append((f"c{n}: {h}x{w}x{c}", len(layers) - 1, "out"))
-            if fused or kind == "p":
-                taps.append((f"p: {h}x{w}x{c}", len(layers) - 1, "out"))
-            t += 1
-        layers.append(Dense(h * w * c, N_CLASSES, rng, 1.0, self.dtype))
-        return layers, taps, cols
+            t += 1 + fused
+        return layers, cols
 
     # -- parameters ---------------------------------------------------------------------------
     @property
@@ -166,21 +172,32 @@ class Model:
         return self.logits(x).argmax(axis=1)
 
     # -- looking inside -----------------------------------------------------------------------
+    def stages(self, x: NDArray) -> list[Stage]:
+        """Every map the network computes on the way to its logits, in order: the input, each convolution
+        (activated; of a fused layer, the whole convolution before its pooling), pooling, hidden dense layer
+        and the output logits, as [Stage] with (N, H, W, C) values (dense ones (N, 1, 1, units))."""
+        x = self.prepare(x)                                            # (N, 28, 28, 1)
+        found = [Stage("input", x, None, False)]
+        for i, layer in enumerate(self.layers):
+            out = layer.forward(x)[0]
+            if isinstance(layer, ReLU):                                # the layer before is shown activated
+                found[-1] = found[-1]._replace(values=out.reshape(found[-1].values.shape), relu=True)
+            elif isinstance(layer, ConvPool):                          # the whole convolution, then its pooling
+                conv = Conv3x3.forward(layer, x)[0]
+                relu = i + 1 < len(self.layers) and isinstance(self.layers[i + 1], ReLU)
+                found.append(Stage("conv", np.maximum(conv, 0) if relu else conv, layer, relu))
+                found.append(Stage("pool", out, layer, False))
+            elif isinstance(layer, Dense):
+                kind = "output" if i == len(self.layers) - 1 else "dense"
+                found.append(Stage(kind, out.reshape(len(out), 1, 1, -1), layer, False))
+            else:
+                found.append(Stage("conv" if isinstance(layer, Conv3x3) else "pool", out, layer, False))
+            x = out
+        return found
+
     def feature_maps(self, x: NDArray) -> list[tuple[str, Floats]]:
         """[(label, (N, H, W, C) array)] after every convolution (with its activation) and pooling."""
-        inputs, outputs, x = [], [], self.prepare(x)
-        for layer in self.layers:
-            inputs.append(x)
-            x = layer.forward(x)[0]
-            outputs.append(x)
-        maps = []
-        for label, i, what in self.taps:
-            if what == "conv":   # the whole convolution of a fused layer, before its pooling
-                conv = Conv3x3.forward(self.layers[i], inputs[i])[0]
-                maps.append((label, np.maximum(conv, 0) if self.activation == "relu" else conv))
-            else:
-                maps.append((label, outputs[i]))
-        return maps
+        return [(s.label, s.values) for s in self.stages(x) if s.kind in ("conv", "pool")]
 
     def filters(self) -> list[tuple[str, Floats]]:
         """[(label, (3, 3, C_in, C_out) weights)] of every convolution layer."""

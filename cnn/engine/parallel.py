@@ -32,8 +32,47 @@ from .malloc import keep_freed_memory
 from .model import N_CLASSES, Model, add_grads
 from .spec import NetSpec
 
+
+def available_cores(cgroup_root="/sys/fs/cgroup", self_cgroup="/proc/self/cgroup"):
+    """Cores this process can keep busy: its CPU affinity, and no more than its cgroup's CPU quota (cgroup v2
+    cpu.max, or v1 cpu.cfs_quota_us / cpu.cfs_period_us, the tightest on the way from its own cgroup up to the
+    root), rounded down, at least 1. A hosted container's quota (0.078 to 2 cores) is not in its affinity."""
+    cores = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count() or 1
+    quota = _cgroup_quota(Path(cgroup_root), Path(self_cgroup))
+    return max(1, min(cores, int(quota))) if quota is not None else cores
+
+
+def _cgroup_quota(root, self_cgroup):
+    """The tightest CPU quota in cores over this process's cgroup and its ancestors, or None (no limit, no file)."""
+    try:
+        own = [line.split(":", 2) for line in self_cgroup.read_text().splitlines()]
+    except OSError:
+        own = []
+    v2 = next((p for h, c, p in own if h == "0" and c == ""), "/")
+    v1 = next((p for _, c, p in own if "cpu" in c.split(",")), "/")
+    quotas = []
+    places = [(root, v2, _v2_quota), (root / "cpu", v1, _v1_quota), (root / "cpu,cpuacct", v1, _v1_quota)]
+    for base, rel, read in places:
+        parts = [part for part in rel.strip("/").split("/") if part and part != ".."]
+        for depth in range(len(parts), -1, -1):               # own cgroup first, then each ancestor
+            with contextlib.suppress(OSError, ValueError, ZeroDivisionError):
+                quotas.append(read(base.joinpath(*parts[:depth])))
+    quotas = [q for q in quotas if q is not None and q > 0]
+    return min(quotas) if quotas else None
+
+
+def _v2_quota(folder):
+    quota, period = (folder / "cpu.max").read_text().split()[:2]
+    return None if quota == "max" else int(quota) / int(period)
+
+
+def _v1_quota(folder):
+    quota = int((folder / "cpu.cfs_quota_us").read_text())
+    return None if quota < 0 else quota / int((folder / "cpu.cfs_period_us").read_text())
+
+
 # processes that share a training batch: one per core, up to 4 (a slice of a 64-image batch is small enough)
-CORES = min(len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count() or 1, 4)
+CORES = min(available_cores(), 4)
 # the folder that holds this package, so a worker imports it by the same name (cnn.engine, or engine copied out)
 _PACKAGE_ROOT = Path(__file__).resolve().parents[__package__.count(".") + 1]
 POLL_SECONDS = 0.002   # how long a waiting process polls its pipe before it sleeps

@@ -1,7 +1,6 @@
-"""Training: a config and the mini-batch loop (the command line is cnn/train.py)."""
+"""Training: a config with its limits, and the mini-batch loop (the command line: python -m cnn train, cnn/cli.py)."""
 import contextlib
 import dataclasses
-import functools
 import logging
 import math
 import os
@@ -23,7 +22,7 @@ from .parallel import CORES, WorkerError, Workers
 LOG = logging.getLogger(__name__)
 MAX_SEED = 2**32 - 1
 # Worker processes take a while to start and cost a little every step to copy and signal: below this many
-# images in a run, or this many in a batch, one process is about as fast (README, "Training uses every core").
+# images in a run, or this many in a batch, one process is about as fast (docs/engine.md, "Training uses every core").
 MIN_PARALLEL_IMAGES = 10000
 MIN_PARALLEL_BATCH = 16
 # A batch larger than this is refused: each image of a step is held as float32 (3 KB) in this process and again
@@ -41,6 +40,43 @@ class DivergenceError(RuntimeError):
     """The loss became NaN or infinite; the weights from before the divergence are restored."""
 
 
+@dataclass(frozen=True)
+class Limit:
+    """The values a numeric setting may take: lo to hi, both included unless said otherwise."""
+    lo: float
+    hi: float
+    whole: bool = False       # whole numbers only
+    above_lo: bool = False    # lo itself is not allowed
+    below_hi: bool = False    # hi itself is not allowed
+
+    def holds(self, v: Any) -> bool:
+        kinds = (int, np.integer) if self.whole else (int, float, np.number)
+        if isinstance(v, bool) or not isinstance(v, kinds):
+            return False                  # below: NaN fails every comparison, inf is past hi, 10**400 compares exactly
+        return (self.lo < v if self.above_lo else self.lo <= v) and (v < self.hi if self.below_hi else v <= self.hi)
+
+    def __str__(self) -> str:
+        show = (lambda v: str(int(v))) if self.whole else (lambda v: f"{v:g}")
+        low = f"above {show(self.lo)}" if self.above_lo else f"from {show(self.lo)}"
+        high = (f"to below {show(self.hi)}" if self.below_hi else
+                f"and at most {show(self.hi)}" if self.above_lo else f"to {show(self.hi)}")
+        return f"{'a whole number' if self.whole else 'a number'} {low} {high}"
+
+
+# The one home of every training limit: TrainConfig.validate checks them, and so does the weights files'
+# schema (cnn/files/metadata.py) when it reads a file's settings.
+LIMITS = {
+    "epochs": Limit(1, 1000, whole=True),
+    "lr": Limit(0, 10, above_lo=True),
+    "lr_decay": Limit(0, 1, above_lo=True),
+    "batch_size": Limit(1, MAX_BATCH, whole=True),
+    "momentum": Limit(0, 1, below_hi=True),
+    "n_train": Limit(1, 60000, whole=True),
+    "seed": Limit(0, MAX_SEED, whole=True),
+}
+OPTIMIZERS = ("adam", "sgd")
+
+
 @dataclass
 class TrainConfig:
     """How to train; what is trained is the model's own description (cnn.NetSpec)."""
@@ -55,32 +91,23 @@ class TrainConfig:
     seed: int = 0              # seeds the weights, the batch order and the augmentation
 
     def validate(self, n_available: int = 60000) -> Self:
-        """Raise ValueError saying which setting is wrong and what is allowed."""
+        """Raise ValueError saying which setting is wrong and what is allowed (LIMITS)."""
+        n_ok = LIMITS["n_train"].holds(self.n_train) and self.n_train <= n_available
         checks = [
-            (_is_int(self.epochs) and 1 <= self.epochs <= 1000, "epochs must be a whole number from 1 to 1000"),
-            (_is_num(self.lr) and 0 < self.lr <= 10, "learning rate must be a number above 0 and at most 10"),
-            (_is_num(self.lr_decay) and 0 < self.lr_decay <= 1, "learning rate decay must be above 0 and at most 1"),
-            (_is_int(self.n_train) and 1 <= self.n_train <= n_available,
-             f"number of training images must be from 1 to {n_available}"),
-            (_is_int(self.batch_size) and 1 <= self.batch_size <= min(self.n_train, MAX_BATCH)
-             if _is_int(self.n_train) else False,
+            (LIMITS["epochs"].holds(self.epochs), f"epochs must be {LIMITS['epochs']}"),
+            (LIMITS["lr"].holds(self.lr), f"learning rate must be {LIMITS['lr']}"),
+            (LIMITS["lr_decay"].holds(self.lr_decay), f"learning rate decay must be {LIMITS['lr_decay']}"),
+            (n_ok, f"number of training images must be from 1 to {n_available}"),
+            (n_ok and LIMITS["batch_size"].holds(self.batch_size) and self.batch_size <= self.n_train,
              f"batch size must be at least 1 and at most the number of training images (and {MAX_BATCH})"),
-            (self.optimizer in ("adam", "sgd"), "optimizer must be 'adam' or 'sgd'"),
-            (_is_num(self.momentum) and 0 <= self.momentum < 1, "momentum must be from 0 to below 1"),
-            (_is_int(self.seed) and 0 <= self.seed <= MAX_SEED, f"seed must be a whole number from 0 to {MAX_SEED}"),
+            (self.optimizer in OPTIMIZERS, "optimizer must be 'adam' or 'sgd'"),
+            (LIMITS["momentum"].holds(self.momentum), f"momentum must be {LIMITS['momentum']}"),
+            (LIMITS["seed"].holds(self.seed), f"seed must be {LIMITS['seed']}"),
         ]
         for ok, message in checks:
             if not ok:
                 raise ValueError(message)
         return self
-
-
-def _is_int(v):
-    return isinstance(v, (int, np.integer)) and not isinstance(v, bool)
-
-
-def _is_num(v):
-    return isinstance(v, (int, float, np.number)) and not isinstance(v, bool) and math.isfinite(v)
 
 
 def evaluate(model: Model, x: NDArray, y: NDArray[np.integer]) -> tuple[float, float]:
@@ -113,12 +140,71 @@ def train(model: Model, x_train: NDArray, y_train: NDArray[np.integer], x_test: 
     model.meta.update(settings=dataclasses.asdict(config), seed=config.seed)
     n_batches = math.ceil(len(x) / config.batch_size)
     stop = stop or (lambda: False)
-    # Every core: this process and CORES - 1 worker processes each take a slice of every batch, with one
-    # BLAS thread each (BLAS's own threads only pay off for matrices far larger than a batch's).
+    first = len(model.history) + 1
+    # The edges: every core (this process and CORES - 1 worker processes each take a slice of every batch, with
+    # one BLAS thread each: BLAS's own threads only pay off for matrices far larger than a batch's), and a batch
+    # computed in parts, asking stop() between them.
     with _workers(model, config, len(x), processes) as workers, threadpool_limits(1, user_api="blas"):
-        step = _in_parts(workers.loss_and_grads if workers else model.loss_and_grads, stop)
-        test = functools.partial(_test, model, x_test, y_test, stop)
-        return _train_epochs(model, x, y, config, opt, n_batches, rng, step, test, callback)
+        compute = _in_parts(workers.loss_and_grads if workers else model.loss_and_grads, stop)
+        for i, epoch in enumerate(range(first, first + config.epochs)):
+            opt.lr = config.lr * config.lr_decay ** i
+            before, start = model.get_weights(), time.perf_counter()
+            loss_sum, correct, seen, b, stopped = 0.0, 0, 0, 0, False
+            try:
+                for b, (loss, labels, logits) in enumerate(steps(model, opt, compute, _batches(x, y, config, rng)), 1):
+                    loss_sum += loss * len(labels)
+                    correct += int((logits.argmax(1) == labels).sum())
+                    seen += len(labels)
+                    if callback and callback({"kind": "batch", "epoch": epoch, "batch": b, "n_batches": n_batches,
+                                              "loss": loss_sum / seen}):
+                        stopped = True
+                        break
+            except (WorkerError, DivergenceError) as e:
+                model.set_weights(before)
+                if isinstance(e, WorkerError):
+                    raise
+                raise DivergenceError(f"{e} in epoch {epoch}, batch {b + 1}: training diverged. Try a smaller "
+                                      f"learning rate than {config.lr:g}. The weights from the start of this epoch "
+                                      "were kept.") from None
+            stopped = stopped or b < n_batches                    # stop() said so inside a batch: it is dropped
+            if not seen:                                          # stopped before this epoch's first step
+                break
+            seconds = time.perf_counter() - start
+            test_loss, test_acc, n_test, test_stopped = _test(model, x_test, y_test, stop, stopped)
+            record = {"epoch": epoch, "train_loss": loss_sum / seen, "train_acc": correct / seen,
+                      "test_loss": test_loss, "test_acc": test_acc, "test_images": n_test, "seconds": seconds,
+                      "complete": not stopped}
+            model.history.append(record)
+            if (callback and callback({"kind": "epoch", **record})) or stopped or test_stopped:
+                break
+    return model.history
+
+
+def steps(model, opt, compute, batches):
+    """The loop itself, shared by cnn.train and fine-tuning (cnn/teach/finetune.py): for each (images, labels)
+    of `batches`, forward and backward (compute, e.g. model.loss_and_grads), then the optimizer's step.
+    Yields (loss, labels, logits) after every step. Ends early when compute returns None (it was asked to stop
+    inside the batch, which is dropped). A loss that is not finite raises DivergenceError before the step."""
+    for images, labels in batches:
+        result = compute(model.prepare(images), labels)                         # forward and backward
+        if result is None:
+            return
+        loss, grads, logits = result
+        if not np.isfinite(loss):
+            raise DivergenceError(f"the loss became {loss}")
+        opt.step(grads)
+        yield loss, labels, logits
+
+
+def _batches(x, y, config, rng):
+    """One epoch's batches, (images (B, 28, 28), labels (B,)), in a new random order; augmented if asked."""
+    order = rng.permutation(len(x))
+    for a in range(0, len(x), config.batch_size):
+        idx = order[a:a + config.batch_size]
+        images = x[idx]                                                         # (B, 28, 28)
+        if config.augment:
+            images = random_affine(images.astype(np.float32) * np.float32(1 / 255), rng)
+        yield images, y[idx]
 
 
 def _workers(model, config, n_images, processes=None):
@@ -144,51 +230,6 @@ def _in_parts(step, stop):
             parts.append(step(x[a:a + STOP_CHECK_IMAGES], labels[a:a + STOP_CHECK_IMAGES], len(x)))
         return add_parts(parts)
     return parted
-
-
-def _train_epochs(model, x, y, config, opt, n_batches, rng, step, test, callback):
-    for i, epoch in enumerate(range(len(model.history) + 1, len(model.history) + config.epochs + 1)):
-        opt.lr = config.lr * config.lr_decay ** i
-        before = model.get_weights()
-        start, loss_sum, correct, seen, stop = time.perf_counter(), 0.0, 0, 0, False
-        order = rng.permutation(len(x))
-        for b in range(n_batches):
-            idx = order[b * config.batch_size:(b + 1) * config.batch_size]
-            images = x[idx]                                                     # (B, 28, 28)
-            if config.augment:
-                images = random_affine(images.astype(np.float32) * np.float32(1 / 255), rng)
-            try:
-                result = step(model.prepare(images), y[idx])
-            except WorkerError:
-                model.set_weights(before)
-                raise
-            if result is None:                                    # stopped inside the batch: it is dropped
-                stop = True
-                break
-            loss, grads, logits = result
-            if not np.isfinite(loss):
-                model.set_weights(before)
-                raise DivergenceError(f"the loss became {loss} in epoch {epoch}, batch {b + 1}: training diverged. "
-                                      f"Try a smaller learning rate than {config.lr:g}. The weights from the start "
-                                      "of this epoch were kept.")
-            opt.step(grads)
-            loss_sum += loss * len(idx)
-            correct += int((logits.argmax(1) == y[idx]).sum())
-            seen += len(idx)
-            if callback and callback({"kind": "batch", "epoch": epoch, "batch": b + 1, "n_batches": n_batches,
-                                      "loss": loss_sum / seen}):
-                stop = True
-                break
-        if not seen:                                              # stopped before this epoch's first step
-            break
-        seconds = time.perf_counter() - start
-        test_loss, test_acc, n_test, test_stopped = test(stopped=stop)
-        record = {"epoch": epoch, "train_loss": loss_sum / seen, "train_acc": correct / seen, "test_loss": test_loss,
-                  "test_acc": test_acc, "test_images": n_test, "seconds": seconds, "complete": not stop}
-        model.history.append(record)
-        if (callback and callback({"kind": "epoch", **record})) or stop or test_stopped:
-            break
-    return model.history
 
 
 def _test(model, x, y, stop, stopped):

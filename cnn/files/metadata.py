@@ -4,9 +4,9 @@ A key this version does not know is dropped (so it is never saved again); a know
 wrong type or out of range makes the file unusable: check() raises ValueError naming the key and the rule.
 """
 from cnn.engine.spec import ACTIVATIONS, DTYPES
+from cnn.engine.training import LIMITS, OPTIMIZERS
 
 FORMAT_VERSION = 1
-MAX_SEED = 2**32 - 1
 MAX_RECORDS = 10_000                 # history entries (epochs and fine-tunes)
 MAX_TEXT = 100                       # characters in a string value
 
@@ -23,6 +23,11 @@ def _integer(lo, hi):
         return v if isinstance(v, int) and not isinstance(v, bool) and lo <= v <= hi \
             else _fail(f"a whole number from {lo:,} to {hi:,}", v)
     return rule
+
+
+def _limit(limit):
+    """A rule for a training setting: the engine's own limit (cnn.engine.training.LIMITS)."""
+    return lambda v: v if limit.holds(v) else _fail(str(limit), v)
 
 
 def _choice(*options):
@@ -83,17 +88,18 @@ RECORD = {"epoch": _integer(1, 10**6), "kind": _choice("finetune"), "steps": _in
           "n_drawings": _integer(0, 10**6), "train_loss": _number(0, 1e9), "train_acc": _number(0, 1),
           "test_loss": _number(0, 1e9), "test_acc": _number(0, 1), "test_images": _integer(1, 10**6),
           "seconds": _number(0, 1e9), "complete": _flag}
-SETTINGS = {"epochs": _integer(1, 1000), "lr": _number(0, 10), "lr_decay": _number(0, 1),
-            "batch_size": _integer(1, 60000), "optimizer": _choice("adam", "sgd"), "momentum": _number(0, 1),
-            "n_train": _integer(1, 60000), "augment": _flag, "seed": _integer(0, MAX_SEED)}
+SETTINGS = {**{name: _limit(limit) for name, limit in LIMITS.items()}, "optimizer": _choice(*OPTIMIZERS),
+            "augment": _flag}
 FINETUNED = {"steps": _integer(1, 10**6), "drawings": _integer(0, 10**6), "lr": _number(0, 10),
-             "seed": _integer(0, 2**63)}
+             "seed": _limit(LIMITS["seed"])}
 CALIBRATION = {"temperature": _number(0.01, 100), "fitted_on": _integer(0, 10**6), "ece_before": _number(0, 1),
                "ece_after": _number(0, 1)}
+OUTLIER = {"threshold": _number(-1000, 1000), "digits_validated": _integer(1, 10**7)}   # cnn/teach/notdigit.py
 SCHEMA = {"format_version": _integer(0, 10**6), "arch": _text, "activation": _choice(*ACTIVATIONS),
-          "input_offset": _number(-1, 1), "dtype": _choice(*DTYPES), "seed": _integer(0, MAX_SEED),
+          "input_offset": _number(-1, 1), "dtype": _choice(*DTYPES), "seed": _limit(LIMITS["seed"]),
           "history": _items(_fields(RECORD), MAX_RECORDS), "settings": _fields(SETTINGS),
-          "finetuned": _fields(FINETUNED), "calibration": _fields(CALIBRATION)}
+          "finetuned": _fields(FINETUNED), "calibration": _fields(CALIBRATION),
+          "outlier": _fields(OUTLIER)}
 REQUIRED = ("format_version", "arch", "activation")
 
 

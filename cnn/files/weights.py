@@ -9,11 +9,9 @@ the members the format defines, stored or deflated, sizes bounded), then each me
 and shape matched against the architecture) before its data; nothing larger than the architecture needs
 is ever decompressed. Every failure is a WeightsError.
 """
-import errno
 import io
 import json
 import os
-import tempfile
 import threading
 import zipfile
 from pathlib import Path
@@ -24,6 +22,7 @@ import numpy as np
 from cnn.engine.model import Model
 from cnn.engine.spec import NetSpec
 
+from .atomic import write_atomic
 from .metadata import FORMAT_VERSION, check
 
 MAX_BYTES = 50 * 1024 * 1024  # larger files are refused before they are read
@@ -52,38 +51,11 @@ def to_bytes(model):
 
 
 def save_model(model: Model, path: str | os.PathLike, replace: bool = True) -> None:
-    """Write atomically: a temporary file in the same folder, then a rename over the target.
+    """Write atomically (cnn/files/atomic.py): a temporary file in the same folder, then a rename over the target.
     With replace=False an existing file is never replaced (FileExistsError), even by a save racing this one."""
-    path = Path(path)
     data = to_bytes(model)
     with _save_lock:
-        fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
-        try:
-            with os.fdopen(fd, "wb") as f:
-                f.write(data)
-                f.flush()
-                os.fsync(f.fileno())
-            os.chmod(tmp, 0o644)   # mkstemp makes it private; a weights file is ordinary data
-            if replace:
-                os.replace(tmp, path)
-            else:
-                _link_new(tmp, path)
-        finally:
-            Path(tmp).unlink(missing_ok=True)      # renamed or linked: gone already, or a failed save
-
-
-def _link_new(tmp, path):
-    """Give the complete file `tmp` the name `path` only if no file has it: a hard link fails atomically
-    when the name exists (other processes included); where links are not supported, check under the lock."""
-    try:
-        os.link(tmp, path)
-        return
-    except OSError as e:
-        if e.errno not in (errno.EPERM, errno.EOPNOTSUPP, errno.ENOSYS, errno.EXDEV):
-            raise                                   # FileExistsError when the name is taken
-    if path.exists():
-        raise FileExistsError(errno.EEXIST, os.strerror(errno.EEXIST), str(path))
-    os.replace(tmp, path)
+        write_atomic(path, data, replace)
 
 
 def load_model(source: str | os.PathLike | bytes | BinaryIO, name: str | None = None) -> Model:

@@ -16,14 +16,21 @@ import os
 import warnings
 
 import numpy as np
-from PIL import Image, ImageFilter, ImageOps
+from PIL import Image, ImageFilter
 
 from cnn.inputs.canvas import BOX, STROKE, ink_box, place_by_mass, resize_area, stroke_width
 from cnn.inputs.pieces import _components, one_digit
 
 MAX_BYTES = 20 * 2**20         # a file larger than this is refused unread
 MAX_PIXELS = 40_000_000        # width x height from the file's header; larger is refused before decoding
-MAX_DECODED = 16_000_000       # pixels decoded at once (a JPEG is decoded at 1/2, 1/4 or 1/8 of its size)
+MAX_DECODED_BYTES = 52 * 2**20 # bytes of the decoded image and the full-size copies resizing it needs: what is left
+                               # of 64 MB covers the decoder's own buffers and the steps on a WORK x WORK image
+# Bytes per pixel of a decoded image by mode: Pillow keeps 1 for 1, L and P, 2 for 16-bit gray, 4 for every other mode
+BYTES_PER_PIXEL = {"1": 1, "L": 1, "P": 1, "I;16": 2, "I;16B": 2, "I;16L": 2, "I;16N": 2}
+ORIENTATION = 0x0112           # the EXIF tag of a phone photo's orientation, and the transpose that makes it upright
+UPRIGHT = {2: Image.Transpose.FLIP_LEFT_RIGHT, 3: Image.Transpose.ROTATE_180, 4: Image.Transpose.FLIP_TOP_BOTTOM,
+           5: Image.Transpose.TRANSPOSE, 6: Image.Transpose.ROTATE_270, 7: Image.Transpose.TRANSVERSE,
+           8: Image.Transpose.ROTATE_90}
 WORK = 512                     # longer side of the working image, in pixels
 GRID = 128                     # cells along the longer side for the paper's brightness ...
 OPENING = 21                   # ... and the width, in cells, of the widest stroke (1/6 of the picture) ...
@@ -100,18 +107,21 @@ def to_gray(image):
         raise PhotoError(f"The image is {w} x {h} pixels: too small to read a digit from (at least {MIN_SIDE} "
                          "pixels a side). Send a larger photo.")
     image.draft("L", (w * WORK // max(w, h), h * WORK // max(w, h)))     # JPEG: decode at 1/2, 1/4 or 1/8
-    if image.size[0] * image.size[1] > MAX_DECODED:
-        raise PhotoError(f"The image is {w:,} x {h:,} pixels; other than a JPEG, at most {MAX_DECODED / 1e6:.0f} "
-                         "million pixels are read. Send a smaller image, or a JPEG.")
+    alpha = image.mode in ("RGBA", "LA", "PA", "RGBa", "La") or "transparency" in image.info
+    _check_decoded_bytes(image, w, h, alpha)
     try:
-        image = ImageOps.exif_transpose(image)                               # phone photos: upright
-        w, h = image.size
-        if image.mode in ("I", "I;16", "I;16B", "I;16L", "F"):
+        upright = UPRIGHT.get(image.getexif().get(ORIENTATION))                # phone photos: made upright below
+        image.load()
+        if image.mode in ("1", "P", "PA"):                                    # a palette resized is not averaged
+            image = image.convert("RGBA" if alpha else "L")
+        if max(image.size) > WORK:                                            # first of all: the rest is small
+            sw, sh = image.size
+            image = image.resize((max(1, sw * WORK // max(sw, sh)), max(1, sh * WORK // max(sw, sh))), Image.BOX)
+        if upright is not None:
+            image = image.transpose(upright)
+        if image.mode in ("I", "I;16", "I;16B", "I;16L", "I;16N", "F"):
             image = _array_image(np.asarray(image, np.float32) / (65535 if image.mode.startswith("I;16") else 1))
-        alpha = image.mode in ("RGBA", "LA", "PA", "RGBa", "La") or "transparency" in image.info
         image = image.convert("RGBA" if alpha else "L")
-        if max(image.size) > WORK:
-            image = image.resize((max(1, w * WORK // max(w, h)), max(1, h * WORK // max(w, h))), Image.BOX)
     except (OSError, ValueError, SyntaxError, Image.DecompressionBombError) as e:
         raise PhotoError(f"The image cannot be decoded ({e}).") from None
     if not alpha:
@@ -121,6 +131,22 @@ def to_gray(image):
     shown = a > 0.5
     paper = 0.0 if shown.any() and lum[shown].mean() > 0.5 else 1.0
     return lum * a + paper * (1 - a)
+
+
+def _check_decoded_bytes(image, w, h, alpha):
+    """PhotoError when decoding `image` (its header read, a JPEG's draft size set) and the full-size copies that
+    resizing it makes would take more than MAX_DECODED_BYTES, whatever its bit depth, mode or format: a palette or
+    1-bit image is converted first, and Pillow resizes an image with alpha through a premultiplied copy."""
+    dw, dh = image.size
+    per_pixel = BYTES_PER_PIXEL.get(image.mode, 4)
+    if image.mode in ("1", "P", "PA"):
+        per_pixel += 4 if alpha else 1
+    if alpha and max(dw, dh) > WORK:
+        per_pixel += 4
+    if dw * dh * per_pixel > MAX_DECODED_BYTES:
+        raise PhotoError(f"The image is {w:,} x {h:,} pixels of {image.mode} mode: reading it would take "
+                         f"{dw * dh * per_pixel / 2**20:.0f} MB, more than the {MAX_DECODED_BYTES // 2**20} MB a photo "
+                         "may. Send a smaller image, an 8-bit one, or a JPEG.")
 
 
 def _array_image(a):

@@ -101,3 +101,7 @@ def main(argv=None):
         for k, v in r.items():
             print(f"{k:32} {v:,.3f}" if isinstance(v, float) else f"{k:32} {v}")
 
+
+
+if __name__ == "__main__":
+    main()

@@ -15,19 +15,19 @@ configuration to weights/<arch>.npz. The JSON format:
 import argparse
 import dataclasses
 import json
-import os
 import sys
-import tempfile
 from pathlib import Path
 
 import numpy as np
 
 from cnn.engine.model import build_model
 from cnn.engine.training import TrainConfig, train
+from cnn.files.atomic import write_atomic
 from cnn.files.mnist import MnistError, load_mnist
 from cnn.files.weights import save_model
 
-CONFIGURATIONS = ["c8p", "c16p", "c8pc8", "c8pc16", "c16pc8", "c16pc16", "c8pc8p", "c8pc16p", "c16pc8p", "c16pc16p"]
+from .origin import CONFIGURATIONS
+
 PROTOCOLS = {
     "origin": dict(description="The origin's protocol: the first 1,000 training images, one pass, batch size 1, "
                                "plain SGD with learning rate 0.005, no activation, inputs in [-0.5, 0.5]; "
@@ -90,10 +90,7 @@ def _mean_std(values):
 
 
 def write_json(results, path):
-    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=".experiment.", suffix=".tmp")
-    with os.fdopen(fd, "w") as f:
-        json.dump(results, f, indent=1)
-    os.replace(tmp, path)
+    write_atomic(path, json.dumps(results, indent=1).encode())
 
 
 def main(argv=None):
@@ -122,3 +119,7 @@ def main(argv=None):
         run_protocol(name, results, data, out_dir, args.archs, args.seeds or PROTOCOLS[name]["seeds"],
                      overrides, args.n_test, log=lambda line: print(line, file=sys.stderr, flush=True))
 
+
+
+if __name__ == "__main__":
+    main()

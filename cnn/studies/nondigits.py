@@ -117,3 +117,7 @@ def main(argv=None):
               f"{np.mean(top_of(model, x_test) < NOT_SURE_BELOW):.1%} of {len(x_test):,}")
     except MnistError as e:
         print(f"  (no MNIST test images: {e})")
+
+
+if __name__ == "__main__":
+    main()

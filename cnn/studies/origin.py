@@ -1,10 +1,15 @@
-"""The origin script's way of computing, kept only as the benchmark's baseline for c8p.
+"""The origin script: the ten architectures it tried, and its way of computing, kept as the benchmark's baseline
+for c8p.
 
 One image at a time, Python loops over every 3x3 region and every pooling window, weights updated
 inside backprop, batch size 1, inputs scaled to [-0.5, 0.5], no activation (as in the origin).
 Unlike the origin, pooling windows here are j*2:j*2+2 (the origin took j:j*2+2, a bug).
 """
 import numpy as np
+
+# The origin's ten architectures: the configuration experiment, the sweep, the study's charts, the app's
+# architecture menu and its reserved model names all take them from here.
+CONFIGURATIONS = ["c8p", "c16p", "c8pc8", "c8pc16", "c16pc8", "c16pc16", "c8pc8p", "c8pc16p", "c16pc8p", "c16pc16p"]
 
 
 class Conv3x3:

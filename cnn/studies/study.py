@@ -12,12 +12,11 @@ The results file holds one JSON object per line, one line per finished run:
 epoch_s is wall-clock time, as the user waits for it; train_cpu_s (the process's CPU time for training and testing,
 one thread) hardly changes with the machine's load. Results written before train_cpu_s was recorded lack it.
 """
+import fcntl
 import functools
 import hashlib
 import json
 import math
-import os
-import tempfile
 import time
 from pathlib import Path
 
@@ -28,9 +27,10 @@ from cnn.engine.arch import n_params as arch_params
 from cnn.engine.malloc import keep_freed_memory
 from cnn.engine.model import build_model
 from cnn.engine.training import TrainConfig, train
+from cnn.files.atomic import write_atomic
 from cnn.files.mnist import load_mnist, load_subset
 
-# The study's protocol (see README "Architecture study" for why it ranks like the full protocol).
+# The study's protocol (see docs/study.md for why it ranks like the full protocol).
 PROTOCOL = dict(data="mnist", n_train=5000, n_test=10000, epochs=2, lr=0.002, lr_decay=0.6, batch_size=64,
                 optimizer="adam", activation="relu")
 WIDTHS = (4, 8, 16, 32, 64)   # filters a sampled convolution may have
@@ -143,19 +143,25 @@ def _check(record):
         raise ValueError("not a run record")
 
 
+def add_results(new, path):
+    """Add the records `new` to the results file at `path`, keeping every record already there, even one another
+    sweep wrote after this one read the file: the file is read again and rewritten under an exclusive lock
+    (a lock file beside it), so concurrent sweeps on one file lose nothing. A run already there is not added
+    twice. Returns the file's records."""
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    with open(path.with_name(path.name + ".lock"), "a") as lock:
+        fcntl.flock(lock, fcntl.LOCK_EX)                  # released when the lock file is closed
+        records, _ = read_results(path)
+        have = {run_key(r["arch"], r["seed"], r["protocol"]) for r in records}
+        records += [r for r in new if run_key(r["arch"], r["seed"], r["protocol"]) not in have]
+        write_results(records, path)
+    return records
+
+
 def write_results(records, path):
     """Replace the results file with `records`, one per line, atomically: a reader (or a crash) sees the old
     file or the new one, never half of one."""
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
-    try:
-        with os.fdopen(fd, "w", encoding="utf-8") as f:
-            f.writelines(json.dumps(r, separators=(",", ":")) + "\n" for r in records)
-            f.flush()
-            os.fsync(f.fileno())
-        os.chmod(tmp, 0o644)                       # mkstemp's file is private; a results file is not
-        os.replace(tmp, path)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
+    write_atomic(path, "".join(json.dumps(r, separators=(",", ":")) + "\n" for r in records).encode())

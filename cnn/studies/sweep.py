@@ -21,8 +21,9 @@ from pathlib import Path
 from cnn.engine.arch import ArchError, parse_arch
 
 from . import findings, study
-from .experiment import CONFIGURATIONS
+from .origin import CONFIGURATIONS
 
+REFERENCE = Path("weights/experiment.json")
 RETRIES = 1              # a task that raises is tried once more (e.g. a worker out of memory mid-run)
 PROGRESS_SECONDS = 30    # a progress line at least this often
 # run in each local worker process as it starts: Ctrl+C reaches the whole terminal group, and the sweep (not each
@@ -72,8 +73,7 @@ def run_sweep(client, archs, seeds, protocol, path, log=lambda line: None, on_pr
         for future in done:
             arch, seed = pending.pop(future)
             if future.status == "finished":
-                records.append(future.result())
-                study.write_results(records, path)
+                study.add_results([future.result()], path)      # re-read under a lock: another sweep may write too
                 progress.done, finished_here = progress.done + 1, finished_here + 1
             else:
                 progress.failed += 1
@@ -129,7 +129,9 @@ def parser():
     p.add_argument("--workers", type=int, help="local worker processes (default: one per core)")
     p.add_argument("--list", action="store_true", help="print the architectures and what is left to run, then stop")
     p.add_argument("--summary", action="store_true", help="print the findings of the results file's runs of this "
-                   "protocol (against weights/experiment.json's full protocol), then stop")
+                   "protocol (of --archs only, when given), ranked against --reference's full protocol, then stop")
+    p.add_argument("--reference", default=str(REFERENCE), help="the experiment whose full protocol the summary's "
+                   f"rank check compares with (default {REFERENCE})")
     return p
 
 
@@ -141,12 +143,11 @@ def main(argv=None):
         archs = choose_archs(args)
     except ArchError as e:
         p.exit(2, f"error: {e}\n")
+    if args.summary:
+        return summary(p, args, archs, protocol)
     if not archs or args.seeds < 1:
         p.exit(2, "error: nothing to run: give --archs, --origin or --sample N, and --seeds of at least 1\n")
     log = lambda line: print(line, file=sys.stderr, flush=True)  # noqa: E731
-    if args.summary:
-        return print(findings.report(study.read_results(args.out)[0], study.protocol_key(protocol),
-                                     full_protocol_accuracy(Path(args.out).parent / "experiment.json")))
     if args.list:
         jobs, todo = plan(archs, args.seeds, protocol, study.read_results(args.out)[0])
         return print("\n".join(archs) + f"\n{len(archs)} architectures, {len(jobs)} runs, {len(todo)} to run")
@@ -165,6 +166,25 @@ def main(argv=None):
         _close(client, cluster)
     if progress.failed:
         sys.exit(1)
+
+
+def summary(p, args, archs, protocol):
+    """--summary: the findings of the results file's runs of this protocol (of `archs` only, when given)."""
+    records, skipped = study.read_results(args.out)
+    if not Path(args.out).exists():
+        p.exit(2, f"error: no results file at {args.out} (run a sweep first, or give --out)\n")
+    if archs:
+        records = [r for r in records if r["arch"] in archs]
+    key = study.protocol_key(protocol)
+    if not any(study.protocol_key(r["protocol"]) == key for r in records):
+        p.exit(2, f"error: {args.out} holds no runs of this protocol{' and these architectures' if archs else ''} "
+                  f"({key}); give the protocol options the sweep used\n")
+    reference = full_protocol_accuracy(args.reference)
+    if not reference:
+        print(f"warning: {args.reference} has no full-protocol runs: the summary has no rank check", file=sys.stderr)
+    if skipped:
+        print(f"warning: {skipped} unreadable lines in {args.out} were skipped", file=sys.stderr)
+    print(findings.report(records, key, reference))
 
 
 def full_protocol_accuracy(path):

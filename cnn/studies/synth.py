@@ -207,3 +207,7 @@ def main(argv=None):
         print("most confused (true->predicted: count): "
               + ", ".join(f"{a}->{b}: {c}" for (a, b), c in top))
 
+
+
+if __name__ == "__main__":
+    main()

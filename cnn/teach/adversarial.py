@@ -61,3 +61,7 @@ def main(argv=None):
         values = np.array([r[key] for r in done], float)
         print(f"  {key}: median {np.median(values):.2f}, 10th-90th percentile {np.percentile(values, 10):.2f}"
               f"-{np.percentile(values, 90):.2f}")
+
+
+if __name__ == "__main__":
+    main()

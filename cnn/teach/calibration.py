@@ -15,20 +15,18 @@ import argparse
 
 import numpy as np
 
-from cnn.engine.layers import softmax
+from cnn.engine.layers import log_softmax, softmax
 
 T_RANGE = (0.05, 20.0)      # temperatures searched (the weights files' schema allows 0.01 to 100)
 FIT_IMAGES = 5000           # the first test images fit T; the calibration error is reported on the rest
 N_BINS = 15                 # confidence bins of the reliability diagram and the ECE
-NOT_SURE_BELOW = 0.95       # calibrated top probability under which a drawing is "not sure" (see README)
+NOT_SURE_BELOW = 0.95       # calibrated top probability under which a drawing is "not sure" (docs/teaching.md)
 
 
 def nll(logits, labels, temperature=1.0):
     """Mean cross-entropy of softmax(logits / temperature) against integer labels."""
-    z = np.asarray(logits, np.float64) / temperature
-    z = z - z.max(axis=1, keepdims=True)
-    log_p = z - np.log(np.exp(z).sum(axis=1, keepdims=True))
-    return float(-log_p[np.arange(len(z)), labels].mean())
+    log_p = log_softmax(np.asarray(logits, np.float64) / temperature)
+    return float(-log_p[np.arange(len(log_p)), labels].mean())
 
 
 def fit_temperature(logits, labels):
@@ -120,3 +118,7 @@ def main(argv=None):
         model.meta["calibration"] = record
         save_model(model, args.model)
         print(f"saved {args.model}")
+
+
+if __name__ == "__main__":
+    main()

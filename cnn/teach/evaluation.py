@@ -2,7 +2,7 @@
 and an occlusion map (which parts of an image the prediction depends on). Writes nothing to the model."""
 import numpy as np
 
-from cnn.engine.layers import softmax
+from cnn.engine.layers import log_softmax, softmax
 from cnn.engine.model import N_CLASSES
 
 
@@ -20,8 +20,7 @@ def confusion(model, x, y):
         raise ValueError("labels must be digits 0-9")
     logits = model.logits(x).astype(np.float64)                        # (N, 10)
     probs = softmax(logits)                                            # (N, 10)
-    log_probs = logits - logits.max(1, keepdims=True)
-    log_probs -= np.log(np.exp(log_probs).sum(1, keepdims=True))
+    log_probs = log_softmax(logits)                                    # (N, 10)
     predictions = probs.argmax(1)                                      # (N,)
     matrix = np.zeros((N_CLASSES, N_CLASSES), np.int64)
     np.add.at(matrix, (y, predictions), 1)

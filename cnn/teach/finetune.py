@@ -11,7 +11,7 @@ from threadpoolctl import threadpool_limits
 
 from cnn.engine.augment import random_affine
 from cnn.engine.optim import Adam
-from cnn.engine.training import DivergenceError, evaluate
+from cnn.engine.training import LIMITS, DivergenceError, evaluate, steps
 
 
 @dataclass
@@ -55,30 +55,29 @@ def _batch(user_x, user_y, mnist_x, mnist_y, config, rng):
 
 def finetune(model, user_x, user_y, mnist_x, mnist_y, config=None, x_eval=None, y_eval=None, callback=None):
     """A NEW model: `model`'s copy trained for config.steps steps on batches that mix the user's drawings
-    (user_x (N, 28, 28) with labels user_y) with MNIST images (mnist_x, mnist_y). With x_eval/y_eval, the
-    result's test loss and accuracy are measured and recorded in its history.
-    callback(step, n_steps, loss) may return True to stop early."""
+    (user_x (N, 28, 28) with labels user_y) with MNIST images (mnist_x, mnist_y), by the engine's own loop
+    (cnn.engine.training.steps). With x_eval/y_eval, the result's test loss and accuracy are measured and
+    recorded in its history. callback(step, n_steps, loss) may return True to stop early."""
     config = config or FinetuneConfig()
     if not (1 <= config.steps <= 10000 and 1 <= config.batch_size <= 1024 and 0 < config.user_share < 1
-            and 0 < config.lr <= 1):
+            and 0 < config.lr <= 1 and LIMITS["seed"].holds(config.seed)):
         raise ValueError(f"fine-tuning settings out of range: {config}")
     _check(user_x, user_y, mnist_x, mnist_y)
     user_x, user_y = _as_float(user_x), np.asarray(user_y)
     rng = np.random.default_rng(config.seed)
     tuned = model.copy()
     opt = Adam(tuned.params, config.lr)
+    batches = (_batch(user_x, user_y, mnist_x, mnist_y, config, rng) for _ in range(config.steps))
     start, losses = time.perf_counter(), []
     with threadpool_limits(1, user_api="blas"):                        # leave the other core to other users
-        for step in range(1, config.steps + 1):
-            images, labels = _batch(user_x, user_y, mnist_x, mnist_y, config, rng)
-            loss, grads, _ = tuned.loss_and_grads(tuned.prepare(images), labels)
-            if not np.isfinite(loss):
-                raise DivergenceError(f"the loss became {loss} while fine-tuning; try a smaller learning rate "
-                                      f"than {config.lr:g}. Your model is unchanged.")
-            opt.step(grads)
-            losses.append(loss)
-            if callback and callback(step, config.steps, loss):
-                break
+        try:
+            for step, (loss, _, _) in enumerate(steps(tuned, opt, tuned.loss_and_grads, batches), 1):
+                losses.append(loss)
+                if callback and callback(step, config.steps, loss):
+                    break
+        except DivergenceError as e:
+            raise DivergenceError(f"{e} while fine-tuning; try a smaller learning rate than {config.lr:g}. "
+                                  "Your model is unchanged.") from None
     _record(tuned, config, len(user_x), losses, time.perf_counter() - start, x_eval, y_eval)
     return tuned
 

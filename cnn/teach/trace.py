@@ -1,7 +1,7 @@
 """Trace any number of a network's forward pass back to the numbers it was computed from.
 
-stages(model, image) runs the image through model.layers one layer at a time and keeps every output the
-Inside page shows, as a list of Stage. trace(stage_list, s, unit, row, col) explains one value of stage s
+stages(model, image) is the engine's Model.stages for one image: every output the Inside page shows, as a
+list of Stage. trace(stage_list, s, unit, row, col) explains one value of stage s
 with the engine's own arrays: a convolution's 3x3xC input patch, kernel, products, sum, bias and activation;
 a pooling window and the value that won; a dense unit's inputs and weights; the output's logits and softmax.
 
@@ -14,7 +14,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from cnn.engine.layers import Conv3x3, ConvPool, Dense, MaxPool2, ReLU, softmax
+from cnn.engine.layers import softmax
 
 
 @dataclass(frozen=True)
@@ -29,35 +29,11 @@ class Stage:
 
 def stages(model, image):
     """[Stage] for one (28, 28) image: the input, then every convolution (before its pooling, when fused),
-    pooling, hidden dense layer and the output logits, in order. Runs model.layers; writes nothing to them."""
-    x = model.prepare(image)[:1]                                        # (1, 28, 28, 1)
-    outputs = [x]
-    for layer in model.layers:
-        outputs.append(layer.forward(outputs[-1])[0])                 # outputs[i + 1] = layer i's output
-    layers = model.layers
-    found = [Stage("input", "input: 28x28x1", x[0], -1, None, False)]
-    for i, layer in enumerate(layers):
-        relu = i + 1 < len(layers) and isinstance(layers[i + 1], ReLU)
-        after = outputs[i + 2] if relu else outputs[i + 1]            # the layer's output, activated
-        source = len(found) - 1
-        if isinstance(layer, ConvPool):                                # the whole convolution, then its pooling
-            conv = Conv3x3.forward(layer, outputs[i])[0]
-            found.append(_stage("conv", np.maximum(conv, 0) if relu else conv, source, layer, relu))
-            found.append(_stage("pool", after, source + 1, layer, relu))
-        elif isinstance(layer, Conv3x3):
-            found.append(_stage("conv", after, source, layer, relu))
-        elif isinstance(layer, MaxPool2):
-            found.append(_stage("pool", after, source, layer, False))
-        elif isinstance(layer, Dense):
-            kind = "output" if i == len(layers) - 1 else "dense"
-            found.append(_stage(kind, after.reshape(1, 1, 1, -1), source, layer, relu))
-    return found
-
-
-def _stage(kind, values, source, layer, relu):
-    h, w, c = values.shape[1:]
-    name = {"conv": f"c{c}", "pool": "p", "dense": f"d{c}", "output": "output"}[kind]
-    return Stage(kind, f"{name}: {h}x{w}x{c}", values[0], source, layer, relu)
+    pooling, hidden dense layer and the output logits, in order: the engine's Model.stages, each stage
+    reading the one before it. Writes nothing to the model."""
+    x = np.asarray(image)
+    found = model.stages(x[:1] if x.ndim == 3 else x)
+    return [Stage(s.kind, s.label, s.values[0], i - 1, s.layer, s.relu) for i, s in enumerate(found)]
 
 
 def trace(found, s, unit, row=0, col=0):

@@ -110,6 +110,15 @@ def feature_map_figure(maps, ncols=None):
     return _image_figure(z, "gray", 0, 1, height, "%{z:.2f}")
 
 
+def maps_image(maps, width=640):
+    """One layer's output (H, W, C) as one grey image for HTML: the maps in a grid (as feature_map_figure), each
+    scaled to its own range, upscaled with square pixels to about `width` px; the gaps mid-grey."""
+    maps = np.asarray(maps, dtype=float)
+    c = maps.shape[2]
+    z = mosaic(_normalise_each(maps), c if c <= 8 else 8 if c <= 32 else 16)
+    return upscale(np.nan_to_num(z, nan=0.5), max(1, min(8, width // z.shape[1])))
+
+
 def filter_figure(weights):
     """A layer's 3x3 filters (3, 3, C_in, C_out): one row per filter, one column per input channel.
     Blue is negative, red positive, on one scale for the whole layer."""

@@ -8,7 +8,7 @@ import plotly.express as px
 import plotly.graph_objects as go
 
 from cnn.studies import findings, study
-from cnn.studies.experiment import CONFIGURATIONS as ORIGIN_CONFIGS
+from cnn.studies.origin import CONFIGURATIONS as ORIGIN_CONFIGS
 
 AXES = {"params": "parameters", "epoch_s": "seconds per epoch (one process)"}
 HOVER = {"params": "%{x:,} parameters", "epoch_s": "%{x:.2f} s per epoch"}

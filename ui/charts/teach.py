@@ -106,3 +106,26 @@ def weights_grid_figure(tiles, ncols=8):
                                hovertemplate="%{z:.3f}<extra></extra>"))
     _grid_axes(fig, *z.shape)
     return _compact(fig, int(np.clip(z.shape[0] * 300 / z.shape[1], 80, 400)) + 40)
+
+
+def outlier_figure(score, digit_scores, other_scores, threshold):
+    """Why an input is (not) a digit: histograms of the not-a-digit scores of real digits (grey) and of
+    non-digits (red), the threshold as a dashed line, and this input's score as a black line. Scores far out
+    are drawn at the edge of the range, so the input's line is always in view."""
+    digit_scores, other_scores = np.asarray(digit_scores, float), np.asarray(other_scores, float)
+    lo = min(np.quantile(digit_scores, 0.01), threshold) - 2
+    hi = max(np.quantile(other_scores, 0.99), threshold) + 2
+    shown = float(np.clip(score, lo, hi))
+    fig = go.Figure()
+    for name, values, color in (("real digits", digit_scores, "#8da0cb"), ("not digits", other_scores, SELECTED)):
+        fig.add_trace(go.Histogram(x=np.clip(values, lo, hi), name=f"{name} ({len(values):,})", opacity=0.6,
+                                   marker_color=color, histnorm="percent", xbins=dict(start=lo, end=hi,
+                                   size=(hi - lo) / 40), hovertemplate="%{y:.1f}% of " + name + "<extra></extra>"))
+    fig.add_vline(x=threshold, line=dict(color="gray", dash="dash"), annotation_text="threshold",
+                  annotation_position="top left")
+    fig.add_vline(x=shown, line=dict(color="black", width=3), annotation_text=f"this input: {score:.1f}",
+                  annotation_position="top right")
+    fig.update_layout(barmode="overlay", legend=dict(orientation="h", yanchor="top", y=-0.25))
+    fig.update_xaxes(title_text="not-a-digit score (right: less like a digit)", range=[lo, hi], fixedrange=True)
+    fig.update_yaxes(title_text="% of images", fixedrange=True)
+    return _compact(fig, 320)

@@ -12,6 +12,7 @@ import threading
 import time
 
 import cnn
+from ui.core.admission import BUMPED
 
 LOG = logging.getLogger(__name__)
 POINTS_PER_EPOCH = 50   # running-loss points kept for the live chart, per epoch
@@ -24,8 +25,9 @@ DONE = ("finished", "stopped", "failed", "left")
 
 
 class TrainingJob:
-    def __init__(self, name, model, data, config, alive=None, admission=None):
+    def __init__(self, name, model, data, config, alive=None, admission=None, owners=(), slice_s=None):
         self.name, self.model, self.config = name, model, config
+        self._owners, self._slice_s = owners, slice_s    # who queues it (one ticket each); give way after slice_s
         self._data = data                                # (x_train, y_train, x_test, y_test)
         self._alive = alive                              # () -> bool: is the session that started it connected?
         self.recorder = None                             # optional callable(event), e.g. cnn.teach.snapshots.Snapshots
@@ -35,12 +37,14 @@ class TrainingJob:
         self._lock = threading.Lock()
         self._thread = threading.Thread(target=self._run, name=f"train-{name}", daemon=True)
         self._state = {"status": "starting", "epoch": 0, "batch": 0, "n_batches": 1, "loss": None,
-                       "points": [], "epochs": [], "error": None, "started": None, "finished": None}
+                       "points": [], "epochs": [], "error": None, "started": None, "finished": None,
+                       "gave_way": False}
 
     def start(self):
-        """Queue for a slot (ui.core.admission.Busy when the queue is full) and start the thread."""
+        """Queue for a slot, the cheapest runs first (ui.core.admission.Busy when the queue is full or an owner
+        already has a run queued or running) and start the thread."""
         if self._admission is not None:
-            self._ticket = self._admission.join()
+            self._ticket = self._admission.join(self._owners, cost=self.config.epochs * self.config.n_train)
         self._state["started"] = time.monotonic()
         self._thread.start()
         return self
@@ -86,7 +90,13 @@ class TrainingJob:
         return self._should_stop()
 
     def _should_stop(self):
-        """True once Stop was pressed or the session has been gone ORPHAN_SECONDS; while it is gone, wait here."""
+        """True once Stop was pressed, the session has been gone ORPHAN_SECONDS, or the run has had its time slice
+        while others wait (it gives way, keeping its weights); while the session is gone, wait here."""
+        if self._slice_s is not None and not self._stop.is_set() and \
+                self._admission.should_yield(self._ticket, self._slice_s):
+            with self._lock:
+                self._state["gave_way"] = True
+            self.stop()
         while not self._stop.is_set() and (gone := self._gone_for()) is not None:
             if gone >= ORPHAN_SECONDS:
                 self.stop()
@@ -107,6 +117,10 @@ class TrainingJob:
         with self._lock:
             self._state["status"] = "queued"
         while not self._admission.wait(self._ticket, 0.2):
+            if self._admission.position(self._ticket) is None:      # a cheaper run took its place in a full queue
+                with self._lock:
+                    self._state["error"] = BUMPED
+                return False
             if self._stop.is_set() or (self._gone_for() or 0) >= ORPHAN_SECONDS:
                 return False
         return True
@@ -115,7 +129,7 @@ class TrainingJob:
         _lower_priority()
         try:
             if self._admission is not None and not self._wait_turn():
-                status, error = "left", None
+                status, error = "left", self._state["error"]
             else:
                 status, error = self._train()
         finally:

@@ -19,12 +19,16 @@ from PIL import Image
 REPO = Path(__file__).resolve().parents[2]
 DB_NAME = "drawings.sqlite3"
 SIDE = 28
+KEPT_SIDE = 140           # the drawing is kept at most this many pixels wide and high, in gray levels
+# What one stored drawing costs at most, whatever the client sent: the 28x28 input (3,136 bytes), a gray PNG of at most
+# 140x140 (19,600 bytes of pixels; PNG adds at most a filter byte per row and its headers) and SQLite's row overhead.
+MAX_ROW_BYTES = 32 * 2**10
 SCHEMA = """CREATE TABLE IF NOT EXISTS drawings (
     id      INTEGER PRIMARY KEY AUTOINCREMENT,
     created TEXT    NOT NULL,                               -- ISO 8601, UTC
     label   INTEGER NOT NULL CHECK (label BETWEEN 0 AND 9), -- the digit the user says it is
     x       BLOB    NOT NULL,                               -- the 28x28 network input, float32 bytes
-    canvas  BLOB,                                           -- the raw canvas, RGBA PNG
+    canvas  BLOB,                                           -- the drawing, gray PNG of at most 140x140
     model   TEXT                                            -- the model in use when it was stored
 )"""
 
@@ -48,6 +52,14 @@ def png_bytes(image):
     buf = io.BytesIO()
     Image.fromarray(np.ascontiguousarray(image, dtype=np.uint8)).save(buf, format="PNG")
     return buf.getvalue()
+
+
+def kept_png(image):
+    """A uint8 image of any size (gray, RGB or RGBA, as png_bytes) -> the gray PNG bytes kept with a drawing: at most
+    KEPT_SIDE pixels on either side, so its size is bounded whatever the client drew."""
+    small = Image.fromarray(np.ascontiguousarray(image, dtype=np.uint8)).convert("L")
+    small.thumbnail((KEPT_SIDE, KEPT_SIDE), Image.BOX)
+    return png_bytes(np.asarray(small))
 
 
 def png_array(data):
@@ -82,16 +94,17 @@ class DrawingStore:
                                  "move the file away (a new one is created).") from None
 
     def add(self, x, label, canvas=None, model=None):
-        """Store one drawing: x the (28, 28) input in [0, 1], label 0-9, canvas the raw RGBA. -> its id."""
+        """Store one drawing: x the (28, 28) input in [0, 1], label 0-9, canvas the image it came from (kept small,
+        in gray levels: kept_png). -> its id."""
         x = np.asarray(x, dtype=np.float32)
         if x.shape != (SIDE, SIDE) or not np.isfinite(x).all():
             raise ValueError(f"a drawing must be a finite 28x28 image, got shape {x.shape}")
         if not isinstance(label, (int, np.integer)) or not 0 <= label <= 9:
             raise ValueError(f"the label must be a digit from 0 to 9, got {label!r}")
         created = datetime.now(UTC).isoformat(timespec="seconds")
-        png = None if canvas is None else png_bytes(canvas)
+        png = None if canvas is None else kept_png(canvas)
         return self._run("INSERT INTO drawings (created, label, x, canvas, model) VALUES (?, ?, ?, ?, ?)",
-                         (created, int(label), x.tobytes(), png, model))
+                         (created, int(label), x.tobytes(), png, None if model is None else str(model)[:128]))
 
     def count(self):
         if not self.path.exists():               # nothing saved yet: create no file just to count
@@ -104,7 +117,7 @@ class DrawingStore:
         return [dict(zip(("id", "created", "label", "model"), r, strict=True)) for r in rows]
 
     def get(self, drawing_id):
-        """{id, created, label, model, x (28, 28) float32, canvas (H, W, 4) uint8 or None}, or None."""
+        """{id, created, label, model, x (28, 28) float32, canvas (h, w, 4) uint8 (at most 140x140) or None}."""
         rows = self._run("SELECT id, created, label, model, x, canvas FROM drawings WHERE id = ?", (drawing_id,))
         if not rows:
             return None

@@ -12,9 +12,11 @@ from ui.charts import basic as charts
 from ui.core import admission
 from ui.core.jobs import TrainingJob
 from ui.core.model_cache import model_bytes
+from ui.core.text import md_escape
+from ui.panels import uncertainty
 from ui.panels.draw import corrections
 from ui.panels.inside import watch_panel
-from ui.state import registry, session, visitor
+from ui.state import client, held, registry, session, visitor
 
 POLL_SECONDS = 0.5
 MNIST, SUBSET = "MNIST (60,000 images)", "Committed subset (1,000 images)"
@@ -22,6 +24,8 @@ MNIST, SUBSET = "MNIST (60,000 images)", "Committed subset (1,000 images)"
 
 def render():
     _collect_finished_job()
+    if st.session_state.get("my_model") in held.tell_dropped():   # public mode: models dropped from memory
+        st.session_state.pop("my_model")
     with st.sidebar:
         st.header("Train a model", divider="gray")
         request, messages = _form()
@@ -84,7 +88,7 @@ def _start(request, box):
     try:
         spec = cnn.NetSpec(request["arch"], request["activation"])
     except cnn.ArchError as e:
-        box.error(f"**Architecture:** {e}")
+        box.error(f"**Architecture:** {md_escape(e)}")
         return
     try:
         data = _load_data(request["source"], box)
@@ -98,13 +102,16 @@ def _start(request, box):
         box.info(f"The subset holds {len(data[0]):,} training images; training on all of them.")
     try:
         config.validate(len(data[0]))
+        _check_size(config)
         model = cnn.build_model(spec, seed=config.seed)
     except ValueError as e:
         box.error(f"**Settings:** {e}")
         return
     n = st.session_state.get("job_counter", 0) + 1
+    public = visitor.public()          # one run per visitor and per address, and a time slice when others wait
     job = TrainingJob(f"{spec.arch}-{n}", model, data, config, alive=registry.session_alive(),
-                      admission=admission.TRAINING)
+                      admission=admission.TRAINING, owners=client.owners(visitor.visitor_id()) if public else (),
+                      slice_s=admission.slice_seconds() if public else None)
     job.recorder = watch_panel.recorder(model, data, config)          # snapshots for "Watch it learn"
     try:
         job.start()
@@ -112,6 +119,15 @@ def _start(request, box):
         box.error(f"**Not started:** {e}")
         return
     st.session_state["job_counter"], st.session_state[session.JOB], st.session_state["job_collected"] = n, job, False
+
+
+def _check_size(config):
+    """Public mode: ValueError when the run would train on more images (epochs x training images) than allowed."""
+    cap = admission.max_images()
+    if visitor.public() and config.epochs * config.n_train > cap:
+        raise ValueError(f"this server trains at most {cap:,} images per run (epochs x training images; you asked "
+                         f"for {config.epochs} x {config.n_train:,}), so that every visitor gets a turn. Choose "
+                         "fewer epochs or training images")
 
 
 def _load_data(source, box):
@@ -131,9 +147,11 @@ def _collect_finished_job():
         return
     st.session_state["job_collected"] = True
     if job.model.history:                      # at least one (possibly partial) epoch was recorded
+        uncertainty.prepare(job.model)                 # its temperature, on held-out test images
         registry.session_models()[job.name] = job.model
         registry.select(f"session:{job.name}")
         st.session_state["my_model"] = job.name       # and the one the save and download buttons act on
+        held.hold(job.name, job.model)                # counted against the server's bound (ui/state/held.py)
 
 
 def _job_panel():
@@ -167,6 +185,10 @@ def _job_status():
             st.caption("Blue: training (running mean over the epoch so far); orange: test, after each epoch.")
         if s["error"]:
             st.error(s["error"])
+        if s["gave_way"]:
+            st.info(f"Stopped after {admission.slice_seconds():.0f} s of training because other visitors were "
+                    "waiting for the server's training slot; the model trained so far is kept.",
+                    icon=":material/groups:")
         if not job.done:
             st.button("Stop", on_click=_stop, args=(job,), key="stop_training", icon=":material/stop_circle:",
                       disabled=s["status"] == "stopping", width="stretch",
@@ -178,7 +200,10 @@ def _job_status():
 def _queue_status(job, s):
     """A run waiting for a slot: its place in the queue, and a button to leave it."""
     if s["status"] == "left":
-        st.info(f"{job.name} left the queue without training.", icon=":material/logout:")
+        if s["error"]:
+            st.warning(f"{job.name} did not train: {s['error']}.", icon=":material/logout:")
+        else:
+            st.info(f"{job.name} left the queue without training.", icon=":material/logout:")
         return
     slots = admission.TRAINING.slots
     ahead = s["position"] - 1
@@ -186,7 +211,9 @@ def _queue_status(job, s):
         st.write(f"This server trains {slots} model{'s' * (slots != 1)} at a time, for every visitor. Yours starts "
                  + (f"when the {ahead} run{'s' * (ahead != 1)} ahead of it and " if ahead > 0 else "when ")
                  + f"the one{'s' * (slots != 1)} training now {'are' if slots != 1 else 'is'} done "
-                 "(or stopped); keep this tab open.")
+                 "(or stopped); keep this tab open."
+                 + (f" Smaller runs go first, and a run that has trained {admission.slice_seconds():.0f} s gives way "
+                    "to those waiting." if visitor.public() else ""))
         st.button("Leave the queue", on_click=_stop, args=(job,), key="leave_queue", icon=":material/logout:",
                   width="stretch")
 
@@ -203,7 +230,9 @@ def _my_models():
     if models:
         st.header("Your models", divider="gray")
         name = st.selectbox("Trained in this session", list(models), key="my_model")
-        model = models[name]
+        model = models.get(name)
+        if model is None:                                # dropped from memory meanwhile (ui/state/held.py)
+            return
         st.caption(f"{registry.describe(model)} test accuracy · {model.n_params:,} parameters")
         use, remove = st.columns(2)
         if session.model_key() != f"session:{name}":
@@ -251,13 +280,14 @@ def _save(model, target, saved):
     else:
         if not public:
             saved.add(path.stem)
-        st.success(f"Saved as **{path.stem}** in your models: every page's model list offers it." if public
+        st.success(f"Saved as **{md_escape(path.stem)}** in your models: every page's model list offers it." if public
                    else f"Saved as weights/{path.name}.")
 
 
 def _remove(name):
     """Forget a session model; when it was in use, the first model in the list takes its place."""
     registry.session_models().pop(name, None)
+    held.forget(name)
     st.session_state.pop("my_model", None)
     corrections.record_uploads()
     if session.model_key() == f"session:{name}":

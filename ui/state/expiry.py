@@ -1,5 +1,6 @@
 """Public mode's clean-up: a visitor's activity is stamped on their folder, and expired folders are deleted."""
 import logging
+import os
 import shutil
 import threading
 import time
@@ -7,6 +8,7 @@ import time
 import streamlit as st
 from streamlit import runtime
 
+from ui.core import locks
 from ui.core.store import StoreError
 from ui.state import visitor
 
@@ -25,6 +27,7 @@ def on_run():
             st.session_state[LAST_TOUCH] = now
             if visitor.folder().is_dir():
                 visitor.claim()
+        visitor.processes()                            # mark this app process alive for the others
         sweep(now)
     except (StoreError, OSError) as e:                 # the pages say so where the data is used
         LOG.warning("visitors' data: %s", e)
@@ -32,17 +35,33 @@ def on_run():
 
 def sweep(now=None, force=False):
     """Delete the folders of visitors inactive for CNN_EXPIRY_HOURS, and of anonymous visitors whose tab has
-    been closed (its session ended) for CNN_CLOSED_TAB_SECONDS. -> the names of the folders deleted."""
+    been closed (its session ended) for CNN_CLOSED_TAB_SECONDS. -> the names of the folders deleted.
+
+    Several app processes may share the data folder and sweep at once: a folder is first renamed away (atomic: one
+    process wins, the others see it gone), so each is deleted once, and a tab of another live process is left to
+    that process to judge."""
     now, lim = now or time.time(), visitor.limits()
     with _lock:
         if not force and now - _last_sweep[0] < lim.sweep_s:
             return []
         _last_sweep[0] = now
     root = visitor.root()
-    gone = [p for p in (sorted(root.iterdir()) if root.is_dir() else []) if p.is_dir() and _expired(p, now, lim)]
-    for path in gone:
-        shutil.rmtree(path, ignore_errors=True)
-    return [p.name for p in gone]
+    deleted = []
+    for path in sorted(root.iterdir()) if root.is_dir() else []:
+        if path.name.startswith(".") or not path.is_dir() or not _expired(path, now, lim):
+            continue
+        doomed = root / f".deleting-{locks.PROCESS}-{path.name}"
+        try:
+            os.rename(path, doomed)
+        except OSError:                                # another process took it first, or it is in use
+            continue
+        shutil.rmtree(doomed, ignore_errors=True)
+        deleted.append(path.name)
+    for doomed in root.glob(".deleting-*") if root.is_dir() else []:     # left by a process that ended meanwhile
+        process = "-".join(doomed.name.split("-")[1:3])                  # .deleting-<pid>-<token>-<visitor>
+        if not locks.process_alive(visitor.processes(), process):
+            shutil.rmtree(doomed, ignore_errors=True)
+    return deleted
 
 
 def _expired(path, now, lim):
@@ -55,4 +74,4 @@ def _expired(path, now, lim):
     owner = path / visitor.OWNER
     if idle <= lim.grace_s or not owner.is_file() or not runtime.exists():
         return False
-    return not runtime.get_instance().is_active_session(owner.read_text().strip())
+    return not visitor.owner_alive(owner.read_text())

@@ -9,12 +9,13 @@ from streamlit import runtime
 from streamlit.runtime.scriptrunner import get_script_run_ctx
 
 import cnn
+from cnn.studies.origin import CONFIGURATIONS as ORIGIN_CONFIGS
 from ui.core.model_cache import ModelCache
-from ui.state import session, visitor
+from ui.core.text import md_escape
+from ui.state import held, session, visitor
 
 ROOT = Path(__file__).resolve().parents[2]
 DEFAULT = "default"
-ORIGIN_CONFIGS = ["c8p", "c16p", "c8pc8", "c8pc16", "c16pc8", "c16pc16", "c8pc8p", "c8pc16p", "c16pc8p", "c16pc16p"]
 RESERVED = {DEFAULT, "experiment", *ORIGIN_CONFIGS}     # shipped names, refused even before they exist
 NAME_RE = re.compile(r"[A-Za-z0-9_-]{1,64}")
 # Loaded models shared by every session, bounded by their weights' bytes (CNN_MODEL_CACHE_MB, default 256).
@@ -60,13 +61,14 @@ def load_file(path):
 def options():
     """Keys of every selectable model: "file:<name>", then "saved:<name>", then "session:<name>"."""
     return ([f"file:{n}" for n in weight_files()] + [f"saved:{n}" for n in saved_files()]
-            + [f"session:{n}" for n in session_models()])
+            + [f"session:{n}" for n in list(session_models())])
 
 
 def get_model(key):
     """The Model for a key; cnn.WeightsError (or OSError) when a file cannot be used, KeyError for no such key."""
     kind, name = key.split(":", 1)
     if kind == "session":
+        held.touch(name)
         return session_models()[name]
     if not NAME_RE.fullmatch(name) or kind not in ("file", "saved") or (kind == "saved" and not visitor.public()):
         raise KeyError(key)
@@ -109,7 +111,10 @@ def model_picker(page):
     try:
         return get_model(key)
     except cnn.WeightsError as e:
-        st.error(f"This model cannot be used: {e}. Choose another model, or replace the file.")
+        st.error(f"This model cannot be used: {md_escape(e)}. Choose another model, or replace the file.")
+        return None
+    except KeyError:                                      # a session model dropped meanwhile (ui/state/held.py)
+        st.warning("This model is no longer held here. Choose another model.")
         return None
     except OSError as e:                                  # a file gone or unreadable: no server path in public
         st.error(f"This model cannot be used: {visitor.tell(e, 'its file cannot be read')}. Choose another model.")

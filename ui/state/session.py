@@ -17,6 +17,7 @@ VISITOR = "visitor_token"        # this browser session's random id (public mode
 JOB = "job"                      # this session's training run (ui.core.jobs.TrainingJob), running or ended, or absent
 MAX_MODELS = 8                   # models one browser session keeps in memory (trained, fine-tuned, uploaded)
 TRAIN_ARCH = "train_arch"        # an architecture another page asks the sidebar to put in its form, or absent
+TRACE = "trace_request"          # (stage, unit, row, col) of the drawing another page asks Inside to trace, or absent
 
 
 def model_key():
@@ -80,6 +81,20 @@ def ask_sidebar_to_train(arch):
 def take_train_arch():
     """The architecture asked for by ask_sidebar_to_train, once (None when nothing was asked)."""
     return st.session_state.pop(TRAIN_ARCH, None)
+
+
+def ask_trace(stage, unit, row, col):
+    """Ask Inside the network to trace this value of the drawing (stage index as cnn.teach.trace.stages)."""
+    st.session_state[TRACE] = (int(stage), int(unit), int(row), int(col))
+
+
+def take_trace():
+    """The value asked for by ask_trace, once (None when nothing was asked)."""
+    return st.session_state.pop(TRACE, None)
+
+
+def trace_asked():
+    return TRACE in st.session_state
 
 
 def pending_finetune():

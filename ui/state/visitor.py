@@ -21,11 +21,13 @@ import streamlit as st
 from streamlit import runtime
 from streamlit.runtime.scriptrunner import get_script_run_ctx
 
+from ui.core import locks
 from ui.core.store import data_dir
-from ui.state import session
+from ui.state import client, session
 
 LOG = logging.getLogger(__name__)
-SEEN, OWNER = ".seen", ".owner"  # a folder's last activity (modification time); an anonymous visitor's session id
+SEEN, OWNER = ".seen", ".owner"  # a folder's last activity (modification time); "<app process> <session id>" of
+                                 # an anonymous visitor's tab
 TOUCH_SECONDS = 60               # a visitor's activity is written at most this often
 
 
@@ -46,6 +48,7 @@ class Limits:
     drawings: int          # stored drawings per visitor
     models: int            # saved models per visitor
     uploads: int           # uploaded models held at once per visitor
+    visitor_mb: float      # one visitor's folder (drawings and saved models), on disk
     total_mb: float        # every visitor's folder together, on disk
     uploads_mb: float      # every visitor's uploaded models together, in the server's memory
     hours: float           # a visitor's data is deleted this long after their last action
@@ -54,9 +57,10 @@ class Limits:
 
 
 def limits():
-    """Public mode's quotas; each can be changed by its environment variable (README: Sharing the app)."""
+    """Public mode's quotas; each can be changed by its environment variable (docs/public-mode.md)."""
     return Limits(drawings=int(_env("CNN_MAX_DRAWINGS", 500)), models=int(_env("CNN_MAX_MODELS", 5)),
-                  uploads=int(_env("CNN_MAX_UPLOADS", 3)), total_mb=_env("CNN_MAX_TOTAL_MB", 1000),
+                  uploads=int(_env("CNN_MAX_UPLOADS", 3)), visitor_mb=_env("CNN_MAX_VISITOR_MB", 100),
+                  total_mb=_env("CNN_MAX_TOTAL_MB", 1000),
                   uploads_mb=_env("CNN_MAX_UPLOADS_MB", 500), hours=_env("CNN_EXPIRY_HOURS", 24),
                   grace_s=_env("CNN_CLOSED_TAB_SECONDS", 600), sweep_s=_env("CNN_SWEEP_SECONDS", 60))
 
@@ -69,7 +73,7 @@ def visitor_id():
     claim = user.get("is_logged_in") is True and (user.get("sub") or user.get("email"))
     if claim:                                    # the identity provider's stable id, hashed: no e-mail in paths
         return "u-" + hashlib.sha256(f"{user.get('iss', '')}|{claim}".encode()).hexdigest()[:32]
-    return "s-" + session.token()
+    return "s-" + (client.proxy_visitor() or session.token())    # the proxy's cookie: the same after a reconnect
 
 
 def root():
@@ -88,9 +92,29 @@ def claim():
     path.mkdir(parents=True, exist_ok=True)
     (path / SEEN).touch()
     ctx = get_script_run_ctx()
-    if path.name.startswith("s-") and ctx is not None and runtime.exists() and not (path / OWNER).exists():
-        (path / OWNER).write_text(ctx.session_id)
+    if path.name.startswith("s-") and ctx is not None and runtime.exists():
+        mine, owner = f"{locks.PROCESS} {ctx.session_id}", path / OWNER
+        processes()                                # this process is marked alive before it names itself owner
+        with contextlib.suppress(OSError):
+            if not owner.exists() or (owner.read_text() != mine and not owner_alive(owner.read_text())):
+                owner.write_text(mine)             # a tab that reconnected to this process after its own ended
     return path
+
+
+def processes():
+    """The folder where each app process sharing the data folder marks itself alive (ui/core/locks.py)."""
+    folder = data_dir() / "locks" / "processes"
+    locks.mark_alive(folder)
+    return folder
+
+
+def owner_alive(text):
+    """Is the tab named by an OWNER file's text still open? A tab of another app process counts as open while that
+    process runs (that process judges its own tabs); every tab of an app process that has ended is closed."""
+    process, _, session_id = text.strip().rpartition(" ")
+    if process and process != locks.PROCESS:
+        return locks.process_alive(processes(), process)
+    return runtime.exists() and runtime.get_instance().is_active_session(session_id)
 
 
 def usage_bytes(path):
@@ -103,8 +127,13 @@ def usage_bytes(path):
 
 
 def check_room(n_bytes):
-    """QuotaError when `n_bytes` more would overfill the space of all visitors together."""
-    if usage_bytes(root()) + n_bytes > limits().total_mb * 2**20:
+    """QuotaError when `n_bytes` more would overfill this visitor's space, or that of all visitors together."""
+    lim = limits()
+    if usage_bytes(folder()) + n_bytes > lim.visitor_mb * 2**20:
+        raise QuotaError(f"your data here takes {usage_bytes(folder()) / 2**20:.1f} MB of the {lim.visitor_mb:g} MB "
+                         "a visitor may keep. Delete drawings on the Evaluate page or saved models in the sidebar "
+                         "first, or download what you want to keep")
+    if usage_bytes(root()) + n_bytes > lim.total_mb * 2**20:
         raise QuotaError("the server's space for visitors' data is full. Try again later (data of visitors who "
                          "left is deleted as it expires), or download what you want to keep")
 
@@ -165,6 +194,7 @@ def privacy_note():
              f"deleted a few minutes after you close or reload this tab, and {lim.hours:g} hours after your last "
              "action in any case")
     return (f"What you store here is yours: nobody else using this app can see, load or delete it. Your drawings "
-            f"(up to {lim.drawings}) and saved models (up to {lim.models}) are kept on this app's server for {owner}, "
+            f"(up to {lim.drawings}) and saved models (up to {lim.models}), {lim.visitor_mb:g} MB in all, are kept "
+            f"on this app's server for {owner}, "
             f"and {until}. Models you train or upload (up to {lim.uploads} uploads) stay in this tab's memory only. "
             "Download anything you want to keep.")

@@ -10,14 +10,17 @@ import streamlit as st
 
 import cnn
 from cnn.files.weights import MAX_BYTES
+from cnn.teach import notdigit
 from cnn.teach.evaluation import occlusion
 from cnn.teach.finetune import FinetuneConfig, finetune
 from ui.charts import basic as charts
 from ui.charts import evaluate as eval_charts
 from ui.core import admission
 from ui.core.model_cache import model_bytes
-from ui.core.store import StoreError
-from ui.state import cached, registry, session, visitor
+from ui.core.store import MAX_ROW_BYTES, StoreError
+from ui.core.text import md_escape
+from ui.panels import uncertainty
+from ui.state import cached, client, held, registry, session, uploads, visitor
 
 EVAL_IMAGES = 2000               # MNIST test images measured before and after fine-tuning
 
@@ -56,6 +59,10 @@ def correction(model_key, x28, rgba, what="drawing"):
     if x28 is None:
         st.warning("The canvas is empty: draw the digit first, then save it.")
         return
+    problem = notdigit.canvas_problem(rgba) if what == "drawing" else notdigit.blot(x28)[0] and "A blot of ink."
+    if problem:
+        st.warning(f"Not saved: that doesn't look like a digit. {problem}")
+        return
     store = cached.drawings_store()
     if store is None:
         return
@@ -88,7 +95,7 @@ def _check_drawing_room(store):
     if store.count() >= limit:
         raise visitor.QuotaError(f"you have {limit} stored drawings, as many as this app keeps for a visitor. "
                                  "Delete some on the Evaluate page first")
-    visitor.check_room(8 * 2**10)                 # a drawing with its canvas image: a few kB
+    visitor.check_room(MAX_ROW_BYTES)             # the most one drawing costs on disk (ui/core/store.py)
     visitor.claim()
 
 
@@ -118,15 +125,20 @@ def teach_panel(model, model_key):
 
 
 def finetuned_guess(before, x28):
-    """While a fine-tuned copy of the current model waits for Keep or Discard: its guess for the drawing, and
-    the current model's, whose probabilities are `before` (inside the Draw panel, so it follows every stroke)."""
+    """While a fine-tuned copy of the current model waits for Keep or Discard: its verdict for the drawing, and
+    the current model's `before` (inside the Draw panel, so it follows every stroke). The same rule as every
+    page's (cnn.teach.notdigit.verdict), with the fine-tuned model's own temperature."""
     pending = session.pending_finetune()
-    if not pending or pending["base_key"] != session.model_key():
+    if not pending or pending["base_key"] != session.model_key() or before is None:
         return
-    after = pending["model"].predict_proba(x28[None])[0]
-    st.metric("After fine-tuning", f"{after.argmax()}", delta=f"{after.max():.0%} probability; it was "
-              f"{before.argmax()} ({before.max():.0%})", delta_color="off", delta_arrow="off",
-              help="The fine-tuned model's guess for the drawing on the canvas, and the current model's.")
+    after = notdigit.verdict(pending["model"], x28)
+
+    def said(v):
+        return str(v["digit"]) if v["kind"] == "digit" else v["kind"]
+    st.metric("After fine-tuning", said(after), delta=f"{after['probs'].max():.0%} for {after['digit']}; it was "
+              f"{said(before)} ({before['probs'].max():.0%} for {before['digit']})", delta_color="off",
+              delta_arrow="off", help="The fine-tuned model's verdict for the drawing on the canvas, and the "
+              "current model's (calibrated, each with its own temperature).")
 
 
 def _run_finetune(model, model_key, store):
@@ -149,10 +161,13 @@ def _run_finetune(model, model_key, store):
 
     leave = st.empty()
     try:
-        with admission.TRAINING.slot(on_wait=functools.partial(_queue_notice, bar, leave, [])):
+        owners = client.owners(visitor.visitor_id()) if visitor.public() else ()   # one at a time per visitor
+        config = FinetuneConfig(seed=len(user_y))
+        with admission.TRAINING.slot(on_wait=functools.partial(_queue_notice, bar, leave, []), owners=owners,
+                                     cost=config.steps * config.batch_size):
             leave.empty()
             start = time.perf_counter()
-            tuned = finetune(model, user_x, user_y, x_train, y_train, FinetuneConfig(seed=len(user_y)),
+            tuned = finetune(model, user_x, user_y, x_train, y_train, config,
                              x_eval=x_test, y_eval=y_test, callback=progress)
             seconds = time.perf_counter() - start
     except admission.Busy as e:
@@ -163,6 +178,7 @@ def _run_finetune(model, model_key, store):
         st.error(f"Fine-tuning failed: {e}")
         return None
     bar.empty()
+    uncertainty.prepare(tuned, refit=True)                           # its own temperature, not its base's
     pending = {"model": tuned, "base_key": model_key, "seconds": seconds, "n": len(user_y),
                "mine": [float((m.predict(user_x) == user_y).mean()) for m in (model, tuned)],
                "mnist": [cnn.evaluate(model, x_test, y_test)[1], tuned.history[-1]["test_acc"]],
@@ -212,6 +228,7 @@ def _keep():
     name = next(f"{base}-tuned-{i}" for i in range(1, 10_000) if f"{base}-tuned-{i}" not in models)
     models[name] = pending["model"]
     registry.select(f"session:{name}")
+    held.hold(name, pending["model"])                   # counted against the server's bound (ui/state/held.py)
 
 
 def upload_panel():
@@ -219,6 +236,7 @@ def upload_panel():
     st.caption("A `.npz` weights file downloaded from this app or written by `python -m cnn train`.")
     file = st.file_uploader("Model file (.npz)", key="upload_model", max_upload_size=MAX_BYTES // 2**20,
                             help=f"At most {MAX_BYTES // 2**20} MB.")
+    uploads.in_use("upload_model", file)
     if file is not None and st.session_state.get("uploaded_id") != file.file_id:
         st.session_state["uploaded_id"] = file.file_id
         st.session_state["upload_message"] = _load_upload(file)
@@ -243,20 +261,23 @@ def _load_upload(file):
         if session.room_for_model():
             raise visitor.QuotaError(session.room_for_model())
         model = cnn.load_model(file.getvalue(), name=file.name)
+        uncertainty.prepare(model)                                   # a temperature, when the file has none
     except (cnn.WeightsError, visitor.QuotaError) as e:
-        return "error", f"Not loaded: {e}. The model in use has not changed."
+        return "error", f"Not loaded: {md_escape(e)}. The model in use has not changed."
     stem = "".join(c if c.isalnum() or c in "-_" else "-" for c in Path(file.name).stem)[:40] or "model"
     models = registry.session_models()
     name = next(n for n in (f"uploaded-{stem}", *(f"uploaded-{stem}-{i}" for i in range(2, 10_000))) if n not in models)
     models[name] = model
     registry.select(f"session:{name}")
     record_uploads()
-    return "success", f"Loaded {file.name} as **{name}** ({registry.describe(model)}); it is now the model in use."
+    held.hold(name, model)
+    what = md_escape(registry.describe(model))
+    return "success", f"Loaded {md_escape(file.name)} as **{md_escape(name)}** ({what}); it is now the model in use."
 
 
 def uploaded_models():
     """{name: Model} of this session's uploaded models (and copies fine-tuned from them)."""
-    return {n: m for n, m in registry.session_models().items() if n.startswith("uploaded-")}
+    return {n: m for n, m in list(registry.session_models().items()) if n.startswith("uploaded-")}
 
 
 def record_uploads():

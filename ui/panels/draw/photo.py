@@ -8,7 +8,10 @@ from PIL import Image
 
 from cnn.inputs.photo import MAX_BYTES, photo_to_mnist_steps
 from ui.charts import basic as charts
+from ui.core.text import md_escape
+from ui.panels import uncertainty
 from ui.panels.draw import corrections
+from ui.state import uploads
 
 TYPES = ["png", "jpg", "jpeg", "webp", "gif", "bmp", "tif", "tiff"]
 RESULT = "photo_result"          # {"id": the file's id, "steps": photo_to_mnist_steps(...)} of the last photo
@@ -26,13 +29,16 @@ def photo_panel(model, model_key):
     elif source == "A file":
         file = st.file_uploader("Photo or scan of one digit", type=TYPES, key="photo_upload",
                                 help=f"Dark ink on light paper or light on dark; at most {MAX_BYTES // 2**20} MB.")
+    uploads.in_use("photo_camera", file if source == "The camera" else None)
+    uploads.in_use("photo_upload", file if source == "A file" else None)
     if file is None:
         st.caption("A phone photo, a scan or a screenshot of one handwritten digit: dark on light or light on "
                    "dark, lit unevenly, a little blurred or turned, with margins or ruled lines around it.")
         return
     steps = _steps(file)
     if steps["reason"]:
-        st.warning(f"**No digit read from this image.** {steps['reason']}", icon=":material/image_not_supported:")
+        st.warning(f"**No digit read from this image.** {md_escape(steps['reason'])}",
+                   icon=":material/image_not_supported:")
         if steps["photo"] is not None:
             st.html(charts.figures_html([(_thumb(steps["photo"]), "Your photo, in gray levels", "photo")]))
         return
@@ -42,12 +48,8 @@ def photo_panel(model, model_key):
         show_steps(steps)
     if model is None:
         return
-    probs = model.predict_proba(x28[None])[0]                          # (10,)
-    digit = int(probs.argmax())
-    with guess_col:
-        st.metric("Prediction for the photo", str(digit), delta=f"{probs[digit]:.1%} probability",
-                  delta_color="off", delta_arrow="off", help="The digit with the highest softmax probability.")
-        st.html(charts.probability_bars(probs))
+    with guess_col:                                                    # the same verdict as the canvas's
+        _, digit = uncertainty.guess(model, x28, label="Prediction for the photo")
     st.markdown("**Why this guess?**")
     corrections.explain(model, x28, digit)
     gray = _thumb(steps["photo"])

@@ -1,11 +1,12 @@
-"""Inside the network, "The math": each layer kind's forward and backward equations beside the exact NumPy
-lines of cnn/engine/layers.py that compute them, read from the source when the page runs, so they never drift."""
+"""Inside the network, "The math": each layer kind's forward and backward equations beside the plain loops that
+compute them (cnn/engine/reference.py, for convolution and pooling) and the exact NumPy lines of
+cnn/engine/layers.py that the engine runs, read from the source when the page runs, so they never drift."""
 import inspect
 import textwrap
 
 import streamlit as st
 
-from cnn.engine import layers
+from cnn.engine import layers, reference
 
 # (title, what it does, forward equations, backward equations, the functions that compute them).
 # delta is dL/d(output), the gradient arriving from the layer above; N images, channels last.
@@ -47,6 +48,11 @@ LESSONS = [
      [layers.softmax, layers.softmax_cross_entropy]),
 ]
 
+# The plain version of a lesson's layer (cnn/engine/reference.py): loops that are the equations line for line,
+# shown before the engine's fast code, which computes the same numbers (tests/test_reference.py).
+PLAIN = {"Convolution (3x3, valid, stride 1)": [reference.conv3x3_forward, reference.conv3x3_backward],
+         "Max pooling (2x2, stride 2)": [reference.maxpool2_forward, reference.maxpool2_backward]}
+
 FUSED = (
     "The fast path the engine actually runs when a convolution is followed by pooling. A pooled output reads "
     "a 2x2 block of convolution outputs, whose 3x3 patches together cover one 4x4 patch of the input. The "
@@ -60,7 +66,7 @@ FUSED_CODE = [layers.ConvPool.kernels4x4, layers.patches4x4, layers.ConvPool.for
 
 
 def source(function):
-    """The live source of a function or method of cnn/engine/layers.py, as the page shows it (dedented)."""
+    """The live source of a function or method of the engine, as the page shows it (dedented)."""
     return textwrap.dedent(inspect.getsource(function)).rstrip("\n")
 
 
@@ -70,9 +76,10 @@ def _code(functions):
 
 
 def panel():
-    st.caption("Each layer kind's equations and the exact lines of `cnn/engine/layers.py` that compute them, read from "
-               "the engine's source as this page runs. In the backward equations, δ is the gradient of the loss "
-               "with respect to the layer's output, arriving from the layer above.")
+    st.caption("Each layer kind's equations, the plain loops that compute them (`cnn/engine/reference.py`), and the "
+               "exact lines of `cnn/engine/layers.py` that the engine runs, read from its source as this page runs. "
+               "In the backward equations, δ is the gradient of the loss with respect to the layer's output, "
+               "arriving from the layer above.")
     for title, text, forward, backward, functions in LESSONS:
         with st.expander(title, expanded=False):
             st.markdown(text)
@@ -82,6 +89,11 @@ def panel():
             st.markdown("**Backward**")
             for tex in backward:
                 st.latex(tex)
+            if title in PLAIN:
+                st.markdown("**The plain version** (`cnn/engine/reference.py`): one output value at a time, as the "
+                            "equations say. Read it first.")
+                _code(PLAIN[title])
+                st.markdown("**What the engine runs** (`cnn/engine/layers.py`): the same numbers, many at once.")
             _code(functions)
     with st.expander("Convolution and pooling fused (ConvPool)", expanded=False):
         st.markdown(FUSED)

@@ -5,6 +5,7 @@ import streamlit as st
 
 from cnn.teach.trace import trace
 from ui.charts import teach as teach_charts
+from ui.state import session
 
 KEYS = {"stage": "trace_stage", "unit": "trace_unit", "row": "trace_row", "col": "trace_col"}
 CHART = "trace_map"
@@ -50,6 +51,12 @@ def _clamp(key, high, default):
 def choose(found):
     """The layer, channel, row and column to trace -> (stage index, unit, row, col)."""
     options = list(range(1, len(found)))
+    asked = session.take_trace()                                     # a unit followed on the Draw page
+    if asked and asked[0] in options:
+        st.session_state[KEYS["stage"]] = asked[0]
+        st.session_state["trace_shown"] = (asked[0], found[asked[0]].label)
+        for key, value in zip(("unit", "row", "col"), asked[1:], strict=True):
+            st.session_state[KEYS[key]] = value
     if st.session_state.get(KEYS["stage"]) not in options:
         st.session_state[KEYS["stage"]] = options[0]
     s = st.selectbox("Layer", options, key=KEYS["stage"],

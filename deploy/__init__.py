@@ -1,0 +1,1 @@
+"""Running the app behind a reverse proxy: deploy/cluster.py (docs/deployment.md)."""
