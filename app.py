@@ -10,7 +10,7 @@ import streamlit as st
 from threadpoolctl import threadpool_limits
 
 import cnn
-from ui.panels import sidebar
+from ui.panels import sidebar, style
 from ui.state import expiry, uploads, visitor
 
 # One BLAS thread per computation: this server's sessions share its cores, and when the other core was busy
@@ -30,5 +30,6 @@ page = st.navigation([
     st.Page("app_pages/compare.py", title="Compare", icon=":material/bar_chart:"),
     st.Page("app_pages/evaluate.py", title="Evaluate", icon=":material/grid_on:"),
 ])
+style.render()
 sidebar.render()
 page.run()

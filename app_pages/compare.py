@@ -36,12 +36,15 @@ if view == "study":
         st.info("No study results yet: `python -m cnn sweep --origin --sample 100` writes them to "
                 "`weights/study.jsonl`.")
         st.stop()
-    st.caption("Each point is an architecture trained with several seeds under one protocol (`python -m cnn sweep`); "
-               "error bars span worst to best seed, the red line is the Pareto front (nothing cheaper is more "
-               "accurate), diamonds are the origin's ten. Click a point to see its curves and train it yourself.")
     protocol_counts = study_charts.protocols(records)
-    protocol = st.selectbox("Protocol", list(protocol_counts), format_func=study_charts.protocol_label,
-                            disabled=len(protocol_counts) == 1)
+    protocol = next(iter(protocol_counts))
+    if len(protocol_counts) > 1:
+        protocol = st.selectbox("Protocol", list(protocol_counts), format_func=study_charts.protocol_label)
+    st.info(study_charts.protocol_note(protocol), icon=":material/info:")
+    st.caption("Each point is an architecture trained with several seeds under this protocol (`python -m cnn "
+               "sweep`); error bars span worst to best seed, the red line is the Pareto front (nothing cheaper is "
+               "more accurate), diamonds are the origin's ten. Choose a point (or an architecture in the list "
+               "below the charts) to see its curves and train it yourself.")
     table = study_charts.summary(records, protocol)
     depth_col, pool_col, width_col = st.columns(3)
     choices = {c: sorted(table[c].unique().tolist()) for c in ("depth", "pools", "width")}
@@ -50,26 +53,33 @@ if view == "study":
     widths = width_col.multiselect("Widest convolution", choices["width"], default=choices["width"])
     shown = study_charts.filter_summary(table, depths, pools, widths)
     st.caption(f"{len(shown)} of {len(table)} architectures, {int(shown['seeds'].sum())} runs.")
-    picked = []
-    for column, x in zip(st.columns(2), study_charts.AXES, strict=True):
+    clicked = []
+    time_axis = study_charts.time_axis(shown)
+    for column, x in zip(st.columns(2), ("params", time_axis), strict=True):
         event = column.plotly_chart(study_charts.tradeoff_figure(shown, x), key=f"study_{x}", on_select="rerun",
                                     selection_mode="points")
-        picked += [p["customdata"][0] for p in event.selection.points if p.get("customdata")]
-    st.caption("Seconds per epoch are wall-clock times measured during the sweep, one run per process: on a busy "
-               "machine they vary (the shipped study's by up to 4x between seeds of one network; docs/study.md lists "
-               "CPU times).")
-    if picked:
-        arch = picked[-1]
+        clicked += [p["customdata"][0] for p in event.selection.points if p.get("customdata")]
+    st.caption(study_charts.chart_note(shown, time_axis))
+    archs = sorted(shown["arch"])
+    if clicked and clicked[-1] != st.session_state.get("study_clicked") and clicked[-1] in archs:
+        st.session_state["study_arch"] = clicked[-1]                   # a click chooses in the list too
+    st.session_state["study_clicked"] = clicked[-1] if clicked else None
+    arch = st.selectbox("Architecture", archs, index=None, key="study_arch", placeholder="Choose a point, or here")
+    if arch:
+        row = table.set_index("arch").loc[arch]
         st.subheader(f"{arch}: learning curves")
-        st.caption("Mean over seeds; the band spans worst to best seed; dotted: training figures.")
+        st.caption(f"{row['acc']:.1%} test accuracy (mean of {int(row['seeds'])} seeds) under this protocol. "
+                   "Mean over seeds; the band spans worst to best seed; dotted: training figures.")
         runs = [r for r in records if r["arch"] == arch and protocol_key(r["protocol"]) == protocol]
         curves = results.per_epoch(results.runs_frame(runs))
         acc_col, loss_col = st.columns(2)
         acc_col.plotly_chart(charts.curves_figure(curves, "test_acc", True), key="study_curves_acc")
         loss_col.plotly_chart(charts.curves_figure(curves, "test_loss", True), key="study_curves_loss")
+        request, cost = study_charts.train_request(arch, protocol, row)
         st.button(f"Train {arch} in the sidebar", icon=":material/model_training:",
-                  on_click=session.ask_sidebar_to_train, args=(arch,),
-                  help="Puts it in the sidebar's architecture field; set the rest and press Start.")
+                  on_click=session.ask_sidebar_to_train, args=(request,),
+                  help="Sets the sidebar's whole form to this protocol; press Start there.")
+        st.caption(cost)
     st.dataframe(study_charts.front_table(table), hide_index=True)
     st.stop()
 

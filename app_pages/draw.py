@@ -9,7 +9,7 @@ from ui.charts import basic as charts
 from ui.core.canvas_input import CanvasError, canvas_rgba
 from ui.core.text import md_escape
 from ui.panels import uncertainty
-from ui.panels.draw import canvas_frame, corrections, live_view, photo
+from ui.panels.draw import canvas_frame, corrections, keyboard, live_view, photo
 from ui.state import registry, session
 
 SIDE = 280      # the canvas, in CSS pixels
@@ -20,14 +20,16 @@ SIDE = 280      # the canvas, in CSS pixels
 # opacity until its new content arrives.
 st.html("<style>.stElementContainer[data-stale='true'] {opacity: 1 !important; transition: none !important}</style>")
 st.title("Draw a digit")
-st.caption("Draw a digit from 0 to 9 with the mouse. The network guesses after every stroke; "
-           "the bin icon above the canvas (it shows on hover) starts again.")
+st.caption("Draw a digit from 0 to 9 on the black square, with a mouse, a pen or a finger: the network guesses "
+           "after every stroke. The canvas's toolbar, over its top-right corner, undoes a stroke or starts again "
+           "(the bin). No pointer? Choose a test image or a saved drawing under **Draw without a pointer**.")
 
 
 @st.fragment
-def draw_and_predict(model, live_view_on):
+def draw_and_predict(model, live_view_on, chosen=None):
     """The canvas and everything that depends on it: a stroke reruns only this panel, so it holds no widget
-    but the canvas (the model picker and the teaching panel sit outside it, and rerun only when used)."""
+    but the canvas (the model picker and the teaching panel sit outside it, and rerun only when used).
+    `chosen`: (x28, what it is) picked with the keyboard (ui/panels/draw/keyboard.py), read instead of the canvas."""
     canvas_col, guess_col, input_col = st.columns([3, 4, 2], gap="large")
     with canvas_col:
         drawing = st_canvas(stroke_width=18, stroke_color="#FFFFFF", background_color="#000000",
@@ -42,6 +44,8 @@ def draw_and_predict(model, live_view_on):
     x28 = steps["centred"]                                            # (28, 28) in [0, 1], or None
     session.set_drawing(x28, rgba)                                    # for the Inside page and "Save drawing"
     problem = notdigit.ink_problem(x28, steps["cropped"], SIDE)       # a dot or a blot (never saved)
+    if chosen is not None:                                            # a test image or a saved drawing instead
+        x28, steps, problem = chosen[0], {"centred": chosen[0], "chosen": chosen[1]}, None
 
     with guess_col:
         if x28 is None:
@@ -69,6 +73,10 @@ def show_input(steps):
     if steps["centred"] is None:
         st.caption("The 28x28 input appears here once you draw.")
         return
+    if "chosen" in steps:
+        st.html(charts.figures_html([(charts.upscale(steps["centred"], 5), f"The 28x28 input: {steps['chosen']}",
+                                      "input")]))
+        return
     st.html(charts.figures_html([
         (charts.upscale(steps["centred"], 5), "The 28x28 input", "input"),
         (charts.steps_strip(steps), ("How it got there, as for MNIST: crop to the ink, scale the longer side to "
@@ -80,9 +88,11 @@ with picker_col:
     model = registry.model_picker("draw")
 with view_col:
     live_view_on = live_view.switch()
+with st.columns([3, 6])[0]:
+    chosen = keyboard.choose()                                        # a digit without a pointer
 st.space("small")                                                     # room for the canvas toolbar
 canvas_frame.frame("canvas", SIDE)                                     # the whole canvas takes the first stroke
-draw_and_predict(model, live_view_on)
+draw_and_predict(model, live_view_on, chosen)
 with st.expander("Use a photo of a handwritten digit", icon=":material/photo_camera:"):
     photo.photo_panel(model, session.model_key())
 if model is not None:

@@ -46,7 +46,8 @@ def gallery(result, x, y, true, pred):
         for col, i in zip(st.columns(COLUMNS), idx[row:row + COLUMNS], strict=False):
             p = result["probabilities"][i]
             col.image(charts.upscale(x[i] / 255.0, 3), width="stretch",
-                      caption=f"#{i}: {p[pred]:.0%} {pred}, {p[true]:.0%} {true}")
+                      caption=f"#{i}: {p[pred]:.0%} {pred}, {p[true]:.0%} {true}",
+                      alt=f"Test image #{i}, a {true} the network read as a {pred}")
             if col.button("Inspect", key=f"inspect_{i}", icon=":material/layers:"):
                 cached.inspect(x[i] / 255.0, true, f"MNIST test image #{i}")
 
@@ -116,7 +117,8 @@ def drawings_gallery(store, ids, x, y, predictions):
         for col, i in zip(st.columns(COLUMNS), latest[row:row + COLUMNS], strict=False):
             guess = int(predictions[i])
             col.image(charts.upscale(x[i], 3), width="stretch",
-                      caption=f"{y[i]}, read as {guess}" + (" ✓" if guess == y[i] else ""))
+                      caption=f"{y[i]}, read as {guess}" + (" ✓" if guess == y[i] else ""),
+                      alt=f"Your drawing of a {y[i]}, read as {guess}")
             if col.button("Delete", key=f"delete_{ids[i]}", icon=":material/delete:"):
                 try:
                     store.delete(int(ids[i]))

@@ -6,11 +6,10 @@ import cnn
 from cnn.teach.trace import stages
 from ui.charts import basic as charts
 from ui.panels import uncertainty
-from ui.panels.inside import fool_panel, math_panel, trace_panel, watch_panel
+from ui.panels.inside import filters_panel, fool_panel, math_panel, trace_panel, watch_panel
 from ui.state import cached, registry, session
 
 MAX_MAPS = 64          # channels drawn per layer; wider layers show their first MAX_MAPS
-MAX_FILTER_SIDE = 32   # input and output channels drawn per filter grid
 SOURCE = "inside_source"                                           # this page's image picker
 VIEW = "inside_view"                                               # which part of the page is built
 VIEWS = ["Feature maps", "Trace a number", "The math", "Fool the network", "Filters", "Watch it learn",
@@ -67,11 +66,13 @@ with settings:
 if model is None or image is None:
     st.stop()
 
-with preview:
-    st.html(charts.figures_html([(charts.upscale(image, 5), "The 28x28 input", "input")]))   # no extra request
-    uncertainty.guess(model, image, bars=False)                       # the Draw page's verdict, word for word
-    if label is not None:
-        st.caption(f"The true label is {label}.")
+with preview:                        # side by side: as tall as the choices beside it, no empty band below them
+    picture, verdict = st.columns(2, gap="small")
+    picture.html(charts.figures_html([(charts.upscale(image, 4), "The 28x28 input", "input")]))   # no extra request
+    with verdict:
+        _, digit = uncertainty.guess(model, image, bars=False)        # the Draw page's verdict, word for word
+        if label is not None:
+            st.markdown(f"True label: **{label}**" + (" ✓" if label == digit else " ✗ (a mistake)"))
 
 # Only the part chosen is built (st.tabs would build all six on every run: 4.6-6.3 s to open the page).
 st.session_state.setdefault(VIEW, VIEWS[0])
@@ -97,18 +98,7 @@ elif view == "The math":
 elif view == "Fool the network":
     fool_panel.panel(model, image)
 elif view == "Filters":
-    st.caption("The learned 3x3 weights: one row per filter, one column per input channel. "
-               "Red is positive, blue negative; the same scale within a layer.")
-    filters = model.filters()                                          # [(label, (3, 3, C_in, C_out))]
-    if not filters:
-        st.info(f"{model.arch} has no convolution layer, so it has no 3x3 filters.")
-    for i, (name, weights) in enumerate(filters):
-        c_in, c_out = weights.shape[2:]
-        big = c_in > MAX_FILTER_SIDE or c_out > MAX_FILTER_SIDE
-        st.markdown(f"**{name}**: {c_out} filters over {c_in} input channel{'s' if c_in > 1 else ''}"
-                    + (f" (the first {MAX_FILTER_SIDE} of each shown)" if big else ""))
-        st.plotly_chart(charts.filter_figure(weights[:, :, :MAX_FILTER_SIDE, :MAX_FILTER_SIDE]),
-                        key=f"filters_{i}", config={"displayModeBar": False})
+    filters_panel.panel(model)
 elif view == "A digit at all?":
     uncertainty.score_panel(model, image)
 else:

@@ -169,6 +169,13 @@ def screenshot(page, name):
     page.set_viewport_size({"width": 1400, "height": 1000})
 
 
+def doc_shot(locator, name):
+    """A screenshot of one element (a small PNG) for the docs: docs/<name>.png."""
+    locator.scroll_into_view_if_needed()
+    locator.page.wait_for_timeout(300)
+    locator.screenshot(path=str(ROOT / "docs" / f"{name}.png"))
+
+
 def go_to(page, title):
     page.get_by_test_id("stSidebarNav").get_by_role("link", name=title).click()
     page.get_by_role("heading", level=1).first.wait_for()
@@ -197,3 +204,19 @@ def choose(page, label, option):
     combobox.click()
     page.get_by_role("option", name=option, exact=True).click()
     wait_idle(page)
+
+
+AXE_TAGS = ["wcag2a", "wcag2aa", "wcag21a", "wcag21aa"]
+
+
+def axe_violations(page):
+    """axe-core (bundled by axe-playwright-python) run on the page as it is: [(rule id, impact, [targets])]
+    for every WCAG 2.0/2.1 A and AA violation. The script is added to every frame, as axe needs."""
+    import axe_playwright_python
+    script = (Path(axe_playwright_python.__file__).parent / "axe.min.js").read_text()
+    for frame in page.frames:
+        frame.add_script_tag(content=script)
+    result = page.evaluate("async tags => await axe.run(document, {runOnly: {type: 'tag', values: tags}})",
+                           AXE_TAGS)
+    return [(v["id"], v["impact"], [(n["target"], n["html"][:120], n.get("failureSummary", "")[-90:])
+                                     for n in v["nodes"]]) for v in result["violations"]]

@@ -83,8 +83,12 @@ def test_training_in_the_sidebar_adds_a_model(at):
     assert any("c4p-1: done" in s.label for s in at.sidebar.status)
     models = at.session_state["session_models"]
     assert list(models) == ["c4p-1"] and len(models["c4p-1"].history) == 1
-    # the new model is selected for prediction at once, and listed on the Compare page
+    # the new model is offered, not switched to: the pages keep the model in use until "Use it"
+    assert at.session_state["model_key"] == "file:default"
+    assert any("c4p-1 is ready" in m.value for m in at.sidebar.markdown)
+    next(b for b in at.sidebar.button if b.label == "Use it").click().run()
     assert at.session_state["model_key"] == "session:c4p-1"
+    assert not any(b.label == "Use it" for b in at.sidebar.button)
     at.switch_page("app_pages/compare.py").run()
     assert not at.exception
     assert "c4p-1 (yours)" in list(at.dataframe[0].value["configuration"])

@@ -108,7 +108,8 @@ def test_draw_page_explains_the_guess_with_saliency_and_occlusion(at):
     assert len(bars) == 10 and abs(sum(bars) - 1) < 1e-3 and max(bars) == bars[int(digit)]
     maps = next(h.proto.body for h in at.html if 'data-name="saliency"' in h.proto.body)
     captions = re.findall(r"<figcaption[^>]*>([^<]*)</figcaption>", maps)
-    assert [c.split(" (")[0] for c in captions] == [f"Saliency for {digit}", f"Occlusion for {digit}"]
+    assert [c.split(".")[0] for c in captions] == [f"Saliency for {digit}", f"Occlusion for {digit}"]
+    assert all("blue -" in c and "red +" in c for c in captions)                # the colour bar's ends named
     assert len(re.findall(r'<img src="data:image/png;base64,', maps)) == 2
 
 

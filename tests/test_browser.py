@@ -13,6 +13,7 @@ from browser_helpers import (
     DIGITS,
     bars,
     clear,
+    doc_shot,
     draw,
     exceptions,
     go_to,
@@ -103,8 +104,14 @@ def test_sidebar_training_shows_progress_and_stop_keeps_the_model(app, page):
     expect(sidebar.get_by_text("c4p-1: stopped")).to_be_visible(timeout=10_000)
     print(f"stop click -> stopped shown: {time.perf_counter() - clicked:.2f} s")
     expect(sidebar.get_by_role("button", name="Download .npz")).to_be_visible()
-    # the new model is selected for prediction at once
-    expect(page.get_by_test_id("stMain").get_by_role("combobox", name="Model")).to_have_value(re.compile("^c4p-1"))
+    # the new model is offered, not switched to: the page keeps its model until "Use it"
+    picker = page.get_by_test_id("stMain").get_by_role("combobox", name="Model")
+    expect(sidebar.get_by_text("c4p-1 is ready")).to_be_visible()
+    expect(picker).not_to_have_value(re.compile("^c4p-1"))
+    doc_shot(sidebar.locator(".st-key-offer"), "use_it_offer")
+    sidebar.get_by_role("button", name="Use it").click()
+    expect(picker).to_have_value(re.compile("^c4p-1"))
+    expect(sidebar.get_by_text("c4p-1 is ready")).to_have_count(0)
     draw(page, DIGITS["1"])
     # the stopped model predicts: ten probabilities summing to 1 (what it guesses after a few images may be "not
     # sure", which is right for it: the guess itself depends on how far the run got)

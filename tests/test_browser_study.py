@@ -30,10 +30,16 @@ def test_clicking_a_point_shows_its_curves_and_fills_the_sidebar(app_weights, tm
             box = chart.locator("g.trace.scatter").first.locator("path.point").first.bounding_box()
             page.mouse.click(box["x"] + box["width"] / 2, box["y"] + box["height"] / 2)   # under Plotly's drag layer
             expect(page.get_by_text(f"{arch}: learning curves")).to_be_visible(timeout=30_000)
+            page.mouse.move(5, 5)                                       # the pointer leaves: no label stays
+            expect(chart.locator(".hoverlayer .hovertext")).to_have_count(0, timeout=10_000)
             page.get_by_role("button", name=f"Train {arch} in the sidebar").click()
             wait_idle(page)
-            sidebar_input = page.get_by_test_id("stSidebar").get_by_role("textbox", name="…or type your own")
-            expect(sidebar_input).to_have_value(arch, timeout=30_000)
+            sidebar = page.get_by_test_id("stSidebar")
+            expect(sidebar.get_by_role("combobox", name="Architecture")).to_have_value(arch, timeout=30_000)
+            expect(sidebar.get_by_role("textbox", name="…or type your own")).to_have_value("")
+            expect(sidebar.get_by_role("spinbutton", name="Training images")).to_have_value("200")
+            expect(sidebar.get_by_role("spinbutton", name="Epochs")).to_have_value("2")
+            expect(page.get_by_text("set to the study's protocol: 200 images x 2 epochs")).to_be_visible()
             ctx.close()
     finally:
         stop_server(proc)

@@ -6,6 +6,7 @@ from browser_helpers import (
     BROWSER_MARKS,
     DIGITS,
     clear,
+    doc_shot,
     draw,
     exceptions,
     go_to,
@@ -89,7 +90,7 @@ def test_a_letter_is_not_a_digit_and_a_digit_is_read(app, page):
 
 def test_the_first_layer_is_watched_live_during_a_sidebar_run_then_stepped_through(app, page):
     url, _ = app
-    open_app(page, url)
+    draw_a_digit(page, url, DIGITS["7"])                              # the probe: the student's drawing
     go_to(page, "Inside the network")
     open_tab(page, "Watch it learn")
     sidebar = page.get_by_test_id("stSidebar")
@@ -101,9 +102,13 @@ def test_the_first_layer_is_watched_live_during_a_sidebar_run_then_stepped_throu
     step = metric(page, "Training step")
     first = step.inner_text()
     expect(step).not_to_have_text(first, timeout=30_000)              # a newer snapshot arrived by itself
-    page.get_by_role("slider").wait_for(timeout=300_000)               # the run ended: step through it
+    page.locator(".st-key-watch_snapshot").get_by_role("slider").wait_for(timeout=300_000)   # ended: step through
+    expect(page.get_by_text("Feature maps of your drawing")).to_be_visible()
+    expect(page.get_by_text("Accuracy on 100 test images")).to_be_visible()
     assert exceptions(page) == 0
     screenshot(page, "watch")
+    doc_shot(page.get_by_test_id("stMain").get_by_test_id("stVerticalBlock").filter(
+        has_text="Feature maps of your drawing").filter(has_text="Accuracy on 100 test images").last, "watch")
 
 
 def metric(page, label):

@@ -56,20 +56,21 @@ def test_feature_map_figure_is_one_grey_image_scaled_per_channel(shape):
     assert np.isfinite(z).sum() == maps.size
 
 
-def test_filter_figure_has_one_row_per_filter_and_a_symmetric_scale():
+def test_filter_figure_of_a_deeper_layer_shows_one_filter_over_its_input_channels_with_a_colour_bar():
     w = np.random.default_rng(0).normal(size=(3, 3, 4, 6))              # 6 filters over 4 channels
-    fig = charts.filter_figure(w)
+    fig = charts.filter_figure(w, out=1)
     z = np.asarray(fig.data[0].z, dtype=float)
-    assert z.shape == (6 * 4 - 1, 4 * 4 - 1)
-    assert np.array_equal(z[4:7, 8:11], w[:, :, 2, 1])                  # filter 1, input channel 2
+    assert z.shape == (3, 4 * 4 - 1)                                    # one row: filter 1's four slices
+    assert np.array_equal(z[:, 8:11], w[:, :, 2, 1])                    # its slice over input channel 2
     lim = np.abs(w).max()
-    assert fig.layout.coloraxis.cmin == -lim and fig.layout.coloraxis.cmax == lim
+    assert fig.layout.coloraxis.cmin == -lim and fig.layout.coloraxis.cmax == lim    # the layer's one scale
+    assert fig.layout.coloraxis.showscale
 
 
-def test_filter_figure_for_a_first_layer_puts_filters_side_by_side():
-    w = np.ones((3, 3, 1, 8))
+def test_filter_figure_for_a_first_layer_puts_filters_in_rows_of_sixteen():
+    w = np.ones((3, 3, 1, 32))
     z = np.asarray(charts.filter_figure(w).data[0].z, dtype=float)
-    assert z.shape == (3, 8 * 4 - 1)
+    assert z.shape == (2 * 4 - 1, 16 * 4 - 1)                           # 32 filters: two rows of 16, as captioned
 
 
 def test_training_figure_has_running_loss_and_epoch_curves():

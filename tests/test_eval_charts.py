@@ -30,6 +30,7 @@ def test_per_class_figure_highlights_the_weakest_digit():
     colors = list(fig.data[0].marker.color)
     assert colors[4] == eval_charts.HIGHLIGHT and colors.count(eval_charts.HIGHLIGHT) == 1
     assert fig.layout.yaxis.range[1] == 1
+    assert fig.layout.yaxis.range[0] == 0.85 and "axis from 85%" in fig.layout.yaxis.title.text   # said, not silent
 
 
 def test_per_class_figure_with_absent_digits():
@@ -73,3 +74,12 @@ def test_diverging_colors_clips_and_keeps_the_shape():
     assert colors.shape == (2, 2, 3) and colors.dtype == np.uint8
     assert np.array_equal(colors[0, 0], colors[0, 1]) and np.array_equal(colors[1, 0], colors[1, 1])
     assert tuple(colors[0, 0]) == (5, 48, 97) and tuple(colors[1, 1]) == (103, 0, 31)
+
+
+def test_attribution_image_draws_the_digits_outline_over_the_map():
+    ink = np.zeros((28, 28))
+    ink[10:18, 10:18] = 1.0
+    image, _ = eval_charts.attribution_image(np.zeros((28, 28)), scale=9, legend=False, ink=ink)
+    grey = (image[..., :3] == eval_charts.OUTLINE).all(axis=2)
+    assert grey[90, 90:162].all() and grey[90:162, 90].all()              # the square's top and left edges
+    assert not grey[100:150, 100:150].any() and not grey[:80].any()        # inside and outside: the map's colours

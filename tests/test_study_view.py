@@ -8,6 +8,7 @@ from streamlit.testing.v1 import AppTest
 
 from cnn.studies import findings, study
 from ui.charts import study as study_charts
+from ui.state import session
 
 APP = str(Path(__file__).resolve().parents[1] / "app.py")
 PROTOCOL = dict(study.PROTOCOL, data="subset", n_train=200, n_test=200, epochs=2)
@@ -108,7 +109,41 @@ def test_study_view_renders_and_filters(study_env):
     depth.set_value([1]).run()
     assert not at.exception
     assert any("3 of 5 architectures" in c.value for c in at.caption)
-    # picking a point and its "Train ... in the sidebar" button: tests/test_browser_study.py clicks them for real
+    at.selectbox(key="study_arch").set_value("c4p").run()             # the keyboard's way to a point
+    assert not at.exception and any("c4p: learning curves" in h.value for h in at.subheader)
+    next(b for b in at.button if b.label == "Train c4p in the sidebar").click().run()
+    assert not at.exception
+    # the whole protocol, not only the architecture: the list shows it, the typed box is empty
+    assert at.sidebar.selectbox(key="sidebar_preset").value == "c4p"
+    assert next(t for t in at.sidebar.text_input if t.label.startswith("…or type")).value == ""
+    number = {n.label: n.value for n in at.sidebar.number_input}
+    assert (number["Training images"], number["Epochs"], number["Seed"]) == (200, 2, 0)
+    assert at.sidebar.radio(key="sidebar_source").value.startswith("Committed subset")
+    assert any("200 images x 2 epochs" in c.value and "expect about" in c.value for c in at.caption)
+    # an architecture not among the origin's joins the Architecture list
+    at.session_state[session.TRAIN_REQUEST] = {"arch": "c4c4p"}
+    at.run()
+    assert at.sidebar.selectbox(key="sidebar_preset").value == "c4c4p"
+
+
+def test_study_charts_have_readable_log_ticks_a_floor_and_a_truthful_time_axis(records):
+    table = study_charts.summary(records, study.protocol_key(PROTOCOL))
+    assert study_charts.time_axis(table) == "cpu_s"             # these records hold their CPU time
+    fig = study_charts.tradeoff_figure(table, "params")
+    assert all(t.endswith("k") or t.isdigit() for t in fig.layout.xaxis.ticktext)
+    assert "CPU" in study_charts.tradeoff_figure(table, "cpu_s").layout.xaxis.title.text
+    y = fig.layout.yaxis                                               # error on a log scale, read as accuracy
+    assert y.type == "log" and y.autorange == "reversed" and "95%" in y.ticktext
+    points = np.concatenate([t.y for t in fig.data if t.customdata is not None])
+    np.testing.assert_allclose(np.sort(points), np.sort(1 - table["acc"]))    # every architecture, none cut off
+    assert {"1k", "2k", "5k", "10k", "20k", "50k", "100k"} <= set(study_charts.log_ticks(800, 120_000, False)[1])
+    assert {"0.5 s", "1 s", "2 s"} <= set(study_charts.log_ticks(0.2, 4, True)[1])
+    old = [{k: v for k, v in r.items() if k not in ("train_cpu_s", "cpu_s")} for r in records]
+    old_table = study_charts.summary(old, study.protocol_key(PROTOCOL))
+    assert study_charts.time_axis(old_table) == "epoch_s"            # no CPU time: wall clock, labelled so
+    assert "wall-clock" in study_charts.tradeoff_figure(old_table, "epoch_s").layout.xaxis.title.text
+    assert "wall-clock" in study_charts.chart_note(old_table, "epoch_s")
+    assert "200 training images for 2 epochs" in study_charts.protocol_note(study.protocol_key(PROTOCOL))
 
 
 def test_study_view_without_results_says_how_to_make_them(app_env):

@@ -22,10 +22,19 @@ def test_numbers_figures_show_every_number_and_the_winner():
 
 
 def test_the_reliability_diagram_draws_both_curves_and_the_diagonal():
-    bins = [{"confidence": 0.95, "accuracy": 0.9, "count": 10}]
-    fig = teach_charts.reliability_figure(bins, [{"confidence": 0.9, "accuracy": 0.9, "count": 10}])
+    bins = [{"confidence": 0.95, "accuracy": 0.9, "count": 500}]
+    fig = teach_charts.reliability_figure(bins, [{"confidence": 0.9, "accuracy": 0.9, "count": 500}])
     assert [t.name for t in fig.data] == ["perfect calibration", "raw softmax", "calibrated"]
     assert list(fig.data[1].y) == [0.9]
+
+
+def test_reliability_bins_of_few_images_are_hollow_faint_and_carry_their_count():
+    bins = [{"confidence": 0.95, "accuracy": 0.96, "count": 900}, {"confidence": 0.35, "accuracy": 0.0, "count": 3}]
+    fig = teach_charts.reliability_figure(bins)
+    full, few = fig.data[1], fig.data[2]
+    assert list(full.x) == [0.95] and full.marker.symbol == "circle"
+    assert list(few.x) == [0.35] and few.marker.symbol == "circle-open" and list(few.text) == ["3"]
+    assert few.marker.opacity < full.marker.opacity and "under 30 images" in few.name
 
 
 def test_weight_tiles_are_laid_out_in_rows_of_eight_on_one_symmetric_scale():

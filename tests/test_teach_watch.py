@@ -58,3 +58,20 @@ def test_the_inside_page_steps_through_a_sidebar_runs_snapshots(app_env):
     first = {m.label: m.value for m in at.metric}
     assert first["Training step"] == "0" and last["Training step"] != "0"
     assert not at.exception
+
+
+def test_watch_it_learn_probes_the_students_drawing_labels_its_accuracy_and_offers_a_watchable_run(app_env, data):
+    at = new_app()
+    at = inside_view(at.switch_page("app_pages/inside.py").run(), "Watch it learn")
+    next(b for b in at.button if b.label == "Set up a run long enough to watch").click().run()
+    number = {n.label: n.value for n in at.sidebar.number_input}
+    assert (number["Training images"], number["Epochs"]) == (10000, 3)
+    assert at.sidebar.selectbox(key="sidebar_preset").value == "c16pc16"
+    drawing = data[2][1].astype(np.float32) / 255                     # as if drawn on the Draw page
+    at.session_state["drawing"] = drawing
+    start_training(at, "c4p", n_train=300, epochs=1)
+    wait_for_training(at)
+    assert not at.exception
+    np.testing.assert_array_equal(at.session_state["job"].recorder.probe, drawing)
+    assert any("Feature maps of your drawing" in m.value for m in at.markdown)
+    assert any(m.label == "Accuracy on 100 test images" for m in at.metric)

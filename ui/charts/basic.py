@@ -36,7 +36,7 @@ def probability_bars(probs, height=180):
         bars.append(
             f'<div title="digit {d}: {p:.1%}" style="flex:1;display:flex;flex-direction:column;'
             f'justify-content:flex-end;align-items:center;height:100%">'
-            f'<span style="font-size:0.7rem;opacity:0.75;white-space:nowrap">{p:.0%}</span>'
+            f'<span style="font-size:0.7rem;opacity:0.85;white-space:nowrap">{p:.0%}</span>'
             f'<div data-digit="{d}" data-p="{p:.6f}" style="width:70%;height:{100 * p:.2f}%;min-height:1px;'
             f'background:{color};border-radius:2px 2px 0 0"></div></div>')
     digits = "".join(f'<span style="flex:1;text-align:center;font-weight:{"600" if d == best else "400"}">{d}</span>'
@@ -47,7 +47,7 @@ def probability_bars(probs, height=180):
             f'background-clip:content-box;border-bottom:1px solid rgba(128,128,128,0.6)">{"".join(bars)}</div>'
             f'<div style="display:flex;gap:2px;margin-top:2px">{digits}</div>'
             f'<div style="text-align:center;font-size:0.75rem;opacity:0.7">digit</div>'
-            f'<div style="font-size:0.875rem;opacity:0.6;margin-top:0.5rem">Softmax probabilities of the ten '
+            f'<div style="font-size:0.875rem;opacity:0.8;margin-top:0.5rem">Softmax probabilities of the ten '
             f'digits: the network\'s confidence in each.</div></div>')
 
 
@@ -59,17 +59,18 @@ def png_data_uri(image):
 def figures_html(figures, caption=""):
     """Images with their captions, side by side and wrapping, then a caption for them all: one HTML block
     (for st.html). `figures` holds (image array, caption as plain text, name) tuples; each <figure> carries
-    data-name. `caption` is HTML (the caller's own markup, never user input).
+    data-name. `caption` is HTML (the caller's own markup, never user input). A figure is as wide as its image
+    (at least 160 px): its caption wraps under it rather than widening the row.
     The Draw page shows its images this way because it redraws them after every stroke, and one HTML
     element costs the browser less work than an image element per picture."""
     items = "".join(
-        f'<figure data-name="{escape(name)}" style="margin:0 0 0.5rem 0">'
+        f'<figure data-name="{escape(name)}" style="margin:0 0 0.5rem 0;max-width:{max(image.shape[1], 160)}px">'
         f'<img src="{png_data_uri(image)}" alt="{escape(text)}" style="display:block;max-width:100%;'
         f'image-rendering:pixelated">'
-        f'<figcaption style="font-size:0.875rem;opacity:0.6;margin-top:0.25rem">{escape(text)}</figcaption>'
+        f'<figcaption style="font-size:0.875rem;opacity:0.8;margin-top:0.25rem">{escape(text)}</figcaption>'
         f'</figure>'
         for image, text, name in figures)
-    note = f'<div style="font-size:0.875rem;opacity:0.6">{caption}</div>' if caption else ""
+    note = f'<div style="font-size:0.875rem;opacity:0.8">{caption}</div>' if caption else ""
     return f'<div style="display:flex;flex-wrap:wrap;gap:0 1.5rem">{items}</div>{note}'
 
 
@@ -119,17 +120,19 @@ def maps_image(maps, width=640):
     return upscale(np.nan_to_num(z, nan=0.5), max(1, min(8, width // z.shape[1])))
 
 
-def filter_figure(weights):
-    """A layer's 3x3 filters (3, 3, C_in, C_out): one row per filter, one column per input channel.
-    Blue is negative, red positive, on one scale for the whole layer."""
+def filter_figure(weights, out=None, ncols=16):
+    """3x3 filters (3, 3, C_in, C_out) as tiles with a colour bar (blue negative, white 0, red positive, one
+    symmetric scale for the whole layer, so filters can be compared). With one input channel: one tile per
+    filter, in rows of `ncols`. Otherwise filter `out` alone: one tile per input channel it reads (its C_in
+    slices), in rows of `ncols`: a wall of C_out x C_in tiles says nothing, one filter at a time does."""
     w = np.asarray(weights, dtype=float)
-    kh, kw, c_in, c_out = w.shape
-    tiles = w.transpose(0, 1, 3, 2).reshape(kh, kw, c_out * c_in)        # tile i = (out i // c_in, in i % c_in)
-    ncols = c_in if c_in > 1 else min(c_out, 16)
-    z = mosaic(tiles, ncols)
+    c_in = w.shape[2]
+    tiles = w[:, :, 0, :] if c_in == 1 else w[:, :, :, 0 if out is None else out]     # (3, 3, tiles)
+    z = mosaic(tiles, min(ncols, tiles.shape[2]))
     lim = float(np.abs(w).max()) or 1.0
-    height = int(np.clip(z.shape[0] * 8, 90, 600))
-    return _image_figure(z, "RdBu_r", -lim, lim, height, "weight %{z:.3f}")
+    fig = _image_figure(z, "RdBu_r", -lim, lim, int(np.clip(z.shape[0] * 14, 120, 420)), "weight %{z:.3f}")
+    fig.update_layout(coloraxis_showscale=True, coloraxis_colorbar=dict(title="weight", thickness=12, len=1))
+    return fig
 
 
 def training_figure(points, epochs):

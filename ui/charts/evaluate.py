@@ -59,11 +59,14 @@ def per_class_figure(per_class, counts):
                       customdata=np.asarray(counts), hovertemplate="digit %{x}: %{y:.2%} of %{customdata} images"
                       "<extra></extra>")
     low = np.nanmin(acc) if np.isfinite(acc).any() else 0.0
-    fig.update_yaxes(range=[max(0.0, min(0.9, low - 0.02)), 1], tickformat=".0%", fixedrange=True)
+    floor = float(np.floor(max(0.0, min(0.9, low - 0.02)) * 20) / 20)                 # a whole 5% step
+    fig.update_yaxes(range=[floor, 1], tickformat=".0%", fixedrange=True,
+                     title_text=f"accuracy (axis from {floor:.0%}, zoomed)" if floor > 0 else "accuracy")
     fig.update_xaxes(tickmode="linear", dtick=1, fixedrange=True)
     return _compact(fig, 260)
 
 
+OUTLINE = (60, 60, 60)          # the digit's outline over a saliency or occlusion map
 # Plotly's "RdBu_r" (ColorBrewer): dark blue at -1, near-white at 0, dark red at +1.
 DIVERGING = np.array([px.colors.unlabel_rgb(c) for c in px.colors.sequential.RdBu_r], dtype=float)
 
@@ -76,7 +79,20 @@ def diverging_colors(values):
     return np.rint(DIVERGING[i] * (1 - frac) + DIVERGING[i + 1] * frac).astype(np.uint8)
 
 
-def attribution_image(heat, scale=9, legend=True):
+def outline(mask, scale, width=2):
+    """The edge of a (H, W) boolean mask (the digit's ink) at `scale` x scale pixels per cell: (H*scale,
+    W*scale) bool, `width` pixels thick inside the ink's border."""
+    m = np.asarray(mask, bool).repeat(scale, axis=0).repeat(scale, axis=1)
+    inner = m.copy()
+    for _ in range(width):                                   # erode by one pixel in the four directions
+        inner[1:] &= inner[:-1].copy()
+        inner[:-1] &= inner[1:].copy()
+        inner[:, 1:] &= inner[:, :-1].copy()
+        inner[:, :-1] &= inner[:, 1:].copy()
+    return m & ~inner
+
+
+def attribution_image(heat, scale=9, legend=True, ink=None):
     """A signed (H, W) map (saliency or occlusion) -> (RGBA uint8 image, limit).
 
     Red is positive, blue negative, white zero, on a symmetric scale from -limit to +limit (limit: the
@@ -84,10 +100,14 @@ def attribution_image(heat, scale=9, legend=True):
     scale x scale square, so the picture stays crisp. With `legend`, a colour bar from -limit (left) to
     +limit (right) sits below the map, after a transparent gap. An image, not a Plotly heatmap: the Draw
     page redraws two of these after every stroke, and a browser shows a PNG for a fraction of the work.
+    `ink`: the (H, W) input image; its outline (where it passes 0.5) is drawn over the map in dark grey, so
+    that the colours read as places on the digit.
     """
     z = np.nan_to_num(np.asarray(heat, dtype=float))
     lim = float(np.abs(z).max()) or 1.0
     image = diverging_colors(z / lim).repeat(scale, axis=0).repeat(scale, axis=1)     # (H*scale, W*scale, 3)
+    if ink is not None:
+        image[outline(np.asarray(ink) > 0.5, scale)] = OUTLINE
     if legend:
         width = image.shape[1]
         bar = diverging_colors(np.linspace(-1, 1, width))[None].repeat(max(4, scale), axis=0)

@@ -70,24 +70,34 @@ def bars_figure(labels, values, highlight=None, title="", fmt=".3f"):
     return _compact(fig, 240)
 
 
+FEW = 30       # a reliability bin with fewer images than this is drawn hollow: its gap is mostly chance
+
+
 def reliability_figure(bins, calibrated_bins=None):
     """Reliability diagram: accuracy against mean confidence per confidence bin (a perfectly calibrated
     model lies on the diagonal). bins: dicts with confidence, accuracy, count (from cnn.teach.calibration). A dot's
-    size grows with its images: a bin of a few images is far from the diagonal by chance alone."""
+    size grows with its images, and a bin of fewer than FEW images is hollow and faint, with its count beside it:
+    a bin of a few images is far from the diagonal by chance alone (and weighs almost nothing in the ECE)."""
     fig = go.Figure(go.Scatter(x=[0, 1], y=[0, 1], mode="lines", line=dict(color="gray", dash="dot"),
                                name="perfect calibration", hoverinfo="skip"))
     for name, data, color in (("raw softmax", bins, "#8da0cb"), ("calibrated", calibrated_bins, SELECTED)):
-        if data:
+        for few in (False, True):
+            part = [b for b in data or [] if (b["count"] < FEW) == few]
+            if not part:
+                continue
             fig.add_trace(go.Scatter(
-                x=[b["confidence"] for b in data], y=[b["accuracy"] for b in data], mode="markers", name=name,
-                customdata=[b["count"] for b in data], marker=dict(color=color, opacity=0.8,
-                                                                   size=[5 + 4 * np.log10(b["count"]) for b in data]),
+                x=[b["confidence"] for b in part], y=[b["accuracy"] for b in part], name=name + (
+                    f" (bins of under {FEW} images)" if few else ""), mode="markers+text" if few else "markers",
+                text=[f"{b['count']}" for b in part] if few else None, textposition="middle right",
+                textfont=dict(size=9, color="#555"), customdata=[b["count"] for b in part],
+                marker=dict(color=color, opacity=0.45 if few else 0.85, symbol="circle-open" if few else "circle",
+                            size=[5 + 4 * np.log10(b["count"]) for b in part], line=dict(width=1.5, color=color)),
                 hovertemplate="confidence %{x:.3f}: accuracy %{y:.3f} (%{customdata} images)<extra>" + name
                 + "</extra>"))
     fig.update_xaxes(title_text="confidence (largest probability)", range=[0, 1.02], fixedrange=True)
     fig.update_yaxes(title_text="accuracy", range=[0, 1.02], fixedrange=True)
     fig.update_layout(legend=dict(orientation="h", yanchor="top", y=-0.2))
-    return _compact(fig, 380)
+    return _compact(fig, 400)
 
 
 def weights_grid_figure(tiles, ncols=8):

@@ -35,36 +35,63 @@ def render():
             _start(request, messages)
         if session.training_job() is not None:
             _job_panel()
+        _offer()
         _my_models()
 
 
 CUSTOM_ARCH = "sidebar_arch"     # the form's "…or type your own" architecture input
+FORM = {"preset": "sidebar_preset", "epochs": "sidebar_epochs", "batch_size": "sidebar_batch", "lr": "sidebar_lr",
+        "seed": "sidebar_seed", "n_train": "sidebar_n_train", "source": "sidebar_source",
+        "optimizer": "sidebar_optimizer", "activation": "sidebar_activation"}     # field -> widget key
+EXTRA = "sidebar_extra_archs"    # architectures another page put in the Architecture list (beyond the origin's)
+
+
+def _defaults():
+    d = cnn.TrainConfig()
+    return {"preset": "c16pc16", "epochs": 1, "batch_size": d.batch_size, "lr": d.lr, "seed": d.seed,
+            "n_train": 10000, "source": MNIST, "optimizer": d.optimizer, "activation": cnn.engine.spec.ACTIVATIONS[0]}
+
+
+def _fill_form(request):
+    """Put a whole request from another page (the Compare study's protocol) into the form: the architecture
+    in the Architecture list (added to it when not one of the origin's), the typed box emptied."""
+    arch = request["arch"]
+    extra = st.session_state.setdefault(EXTRA, [])
+    if arch not in registry.ORIGIN_CONFIGS and arch not in extra:
+        extra.append(arch)
+    st.session_state[FORM["preset"]], st.session_state[CUSTOM_ARCH] = arch, ""
+    for field, value in request.items():
+        if field in FORM and field != "preset":
+            st.session_state[FORM[field]] = value
 
 
 def _form():
     """The hyperparameters: (a dict when Start was pressed, else None; a container for messages)."""
-    d = cnn.TrainConfig()
     job = session.training_job()
     busy = job is not None and not job.done
-    if (arch := session.take_train_arch()) is not None:       # asked for by another page (the Compare study)
-        st.session_state[CUSTOM_ARCH] = arch
+    for field, value in _defaults().items():           # the widgets take their values from these keys only
+        st.session_state.setdefault(FORM[field], value)
+    if (request := session.take_train_request()) is not None:      # asked for by another page (the Compare study)
+        _fill_form(request)
     with st.form("train_form", border=False):
-        preset = st.selectbox("Architecture", registry.ORIGIN_CONFIGS, index=registry.ORIGIN_CONFIGS.index("c16pc16"),
-                              help="The origin's configurations: c<N> is a 3x3 convolution with N filters, "
-                                   "p a 2x2 max pooling; a softmax layer always ends the network.")
+        preset = st.selectbox("Architecture", registry.ORIGIN_CONFIGS + st.session_state.get(EXTRA, []),
+                              key=FORM["preset"],
+                              help="The origin's configurations (and any sent from the Compare page): c<N> is a "
+                                   "3x3 convolution with N filters, p a 2x2 max pooling; a softmax layer always "
+                                   "ends the network.")
         custom = st.text_input("…or type your own", placeholder="e.g. c32pc64pd128", max_chars=100,
                                key=CUSTOM_ARCH, help="Overrides the preset when filled. " + HELP)
         left, right = st.columns(2)
-        epochs = left.number_input("Epochs", min_value=1, max_value=100, value=1)
-        batch = right.number_input("Batch size", min_value=1, max_value=MAX_BATCH, value=d.batch_size, step=16)
-        lr = left.number_input("Learning rate", min_value=0.0, value=d.lr, step=0.0005, format="%g")
-        seed = right.number_input("Seed", min_value=0, max_value=MAX_SEED, value=d.seed)
-        n_train = st.number_input("Training images", min_value=1, max_value=60000, value=10000, step=1000)
-        source = st.radio("Training data", [MNIST, SUBSET], help="The subset ships with the repository and "
-                          "needs no download.")
+        epochs = left.number_input("Epochs", min_value=1, max_value=100, key=FORM["epochs"])
+        batch = right.number_input("Batch size", min_value=1, max_value=MAX_BATCH, step=16, key=FORM["batch_size"])
+        lr = left.number_input("Learning rate", min_value=0.0, step=0.0005, format="%g", key=FORM["lr"])
+        seed = right.number_input("Seed", min_value=0, max_value=MAX_SEED, key=FORM["seed"])
+        n_train = st.number_input("Training images", min_value=1, max_value=60000, step=1000, key=FORM["n_train"])
+        source = st.radio("Training data", [MNIST, SUBSET], key=FORM["source"],
+                          help="The subset ships with the repository and needs no download.")
         with st.expander("More options"):
-            optimizer = st.selectbox("Optimizer", ["adam", "sgd"], index=["adam", "sgd"].index(d.optimizer))
-            activation = st.selectbox("Activation", cnn.engine.spec.ACTIVATIONS,
+            optimizer = st.selectbox("Optimizer", ["adam", "sgd"], key=FORM["optimizer"])
+            activation = st.selectbox("Activation", cnn.engine.spec.ACTIVATIONS, key=FORM["activation"],
                                       help="'none' reproduces the origin's networks, which had no activation.")
         submitted = st.form_submit_button("Start training", type="primary", disabled=busy,
                                           icon=":material/model_training:", width="stretch")
@@ -141,7 +168,8 @@ def _load_data(source, box):
 
 
 def _collect_finished_job():
-    """Once a run has ended, its model joins this session's models and becomes the selected one."""
+    """Once a run has ended, its model joins this session's models and is offered (see _offer); the model in
+    use stays until the student chooses: a guess must not change under their eyes because a run ended."""
     job = session.training_job()
     if job is None or not job.done or st.session_state.get("job_collected"):
         return
@@ -149,9 +177,32 @@ def _collect_finished_job():
     if job.model.history:                      # at least one (possibly partial) epoch was recorded
         uncertainty.prepare(job.model)                 # its temperature, on held-out test images
         registry.session_models()[job.name] = job.model
-        registry.select(f"session:{job.name}")
-        st.session_state["my_model"] = job.name       # and the one the save and download buttons act on
+        st.session_state[OFFER] = job.name
+        st.session_state["my_model"] = job.name       # the one the save and download buttons act on
         held.hold(job.name, job.model)                # counted against the server's bound (ui/state/held.py)
+
+
+OFFER = "offered_model"          # a model just trained here, offered with "Use it" until used or dismissed
+
+
+def _offer():
+    name = st.session_state.get(OFFER)
+    model = registry.session_models().get(name)        # None once removed, or dropped (ui/state/held.py)
+    if model is None or session.model_key() == f"session:{name}":
+        st.session_state.pop(OFFER, None)
+        return
+    with st.container(border=True, key="offer"):
+        st.markdown(f"**{md_escape(name)} is ready** ({registry.describe(model)} test accuracy). The pages still "
+                    "use the model chosen before; use the new one?")
+        use, later = st.columns(2)
+        use.button("Use it", key="use_offered", type="primary", on_click=_use_offered, args=(name,),
+                   icon=":material/check:")
+        later.button("Not now", key="dismiss_offer", on_click=lambda: st.session_state.pop(OFFER, None))
+
+
+def _use_offered(name):
+    registry.select(f"session:{name}")
+    st.session_state.pop(OFFER, None)
 
 
 def _job_panel():

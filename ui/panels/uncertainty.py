@@ -113,6 +113,7 @@ def section(model, result, y):
     source = "stored with the model" if stored else "fitted now (this model has none stored)"
     side.caption(f"Temperature **{temp:.3f}**, {source}: the logits are divided by it before the softmax. It is "
                  f"fitted on the first {len(fit_y):,} test images and the error is measured on the other "
-                 f"{len(report_y):,} only. A point below the diagonal is over-confident. The Draw page shows these "
-                 f"calibrated probabilities and says *not sure* when no digit reaches "
-                 f"{calibration.NOT_SURE_BELOW:.0%}.")
+                 f"{len(report_y):,} only. A point below the diagonal is over-confident; a hollow point is a bin "
+                 f"of fewer than {teach_charts.FEW} images (its count beside it), far from the diagonal by chance "
+                 "alone and weighing almost nothing in the error. The Draw page shows these calibrated "
+                 f"probabilities and says *not sure* when no digit reaches {calibration.NOT_SURE_BELOW:.0%}.")

@@ -16,7 +16,7 @@ MNIST_ERROR = "mnist_error"      # why MNIST could not be read: not retried on e
 VISITOR = "visitor_token"        # this browser session's random id (public mode's anonymous visitor)
 JOB = "job"                      # this session's training run (ui.core.jobs.TrainingJob), running or ended, or absent
 MAX_MODELS = 8                   # models one browser session keeps in memory (trained, fine-tuned, uploaded)
-TRAIN_ARCH = "train_arch"        # an architecture another page asks the sidebar to put in its form, or absent
+TRAIN_REQUEST = "train_request"  # settings another page asks the sidebar to put in its form, or absent
 TRACE = "trace_request"          # (stage, unit, row, col) of the drawing another page asks Inside to trace, or absent
 
 
@@ -73,14 +73,15 @@ def mark_inspected():
         st.session_state[INSPECT]["fresh"] = False
 
 
-def ask_sidebar_to_train(arch):
-    """Ask the sidebar to put `arch` in its training form; it does so the next time it is drawn."""
-    st.session_state[TRAIN_ARCH] = arch
+def ask_sidebar_to_train(request):
+    """Ask the sidebar to fill its training form with `request` ({"arch", "epochs", "n_train", "seed", "lr",
+    "batch_size", "optimizer", "activation", "source"}, any subset with "arch"); done the next time it is drawn."""
+    st.session_state[TRAIN_REQUEST] = dict(request)
 
 
-def take_train_arch():
-    """The architecture asked for by ask_sidebar_to_train, once (None when nothing was asked)."""
-    return st.session_state.pop(TRAIN_ARCH, None)
+def take_train_request():
+    """The settings asked for by ask_sidebar_to_train, once (None when nothing was asked)."""
+    return st.session_state.pop(TRAIN_REQUEST, None)
 
 
 def ask_trace(stage, unit, row, col):

@@ -25,16 +25,17 @@ from ui.state import cached, client, held, registry, session, uploads, visitor
 EVAL_IMAGES = 2000               # MNIST test images measured before and after fine-tuning
 
 
-def explain(model, x28, digit):
+def explain(model, x28, digit, scale=9):
     """Saliency (the engine's gradient of the digit's score) and occlusion maps, side by side, with their
     titles and scales in their captions: one HTML element, as this is redrawn after every stroke."""
     figures = []
     for name, title, heat in [("saliency", "Saliency", cnn.saliency(model, x28, digit)),
                               ("occlusion", "Occlusion", occlusion(model, x28, digit, patch=4))]:
-        image, lim = eval_charts.attribution_image(heat)
-        figures.append((image, f"{title} for {digit} (colour bar: -{lim:.2g} to +{lim:.2g})", name))
-    red, blue = '<b style="color:#d62728">red</b>', '<b style="color:#1f77b4">blue</b>'
+        image, lim = eval_charts.attribution_image(heat, scale=scale, ink=x28)
+        figures.append((image, f"{title} for {digit}. Colour bar: blue -{lim:.2g}, white 0, red +{lim:.2g}", name))
+    red, blue = '<b style="color:#c62828">red</b>', '<b style="color:#1f5f9f">blue</b>'
     st.html(charts.figures_html(figures, caption=(
+        "The grey line is the outline of the digit as the network sees it (28x28). "
         f"<b>Saliency</b>: the gradient of the score of {digit} for each input pixel; {red} where more ink "
         f"would make the network surer it is a {digit}, {blue} where less. <b>Occlusion</b>: how much the score "
         f"of {digit} drops when a 4x4 square there is blanked out; {red} marks the strokes the guess depends "
@@ -44,14 +45,15 @@ def explain(model, x28, digit):
 # widget and session keys of the two "Wrong? It's a …" forms: (label picker, save button, the last saved stamp)
 CORRECTION_KEYS = {"drawing": ("correct_label", "save_drawing", "saved_drawing"),
                    "photo": ("photo_label", "save_photo", "saved_photo")}
+CORRECTION_LABELS = {"drawing": "Wrong? It's a …", "photo": "Wrong? The photo is a …"}
 
 
 def correction(model_key, x28, rgba, what="drawing"):
     """'Wrong? It's a …': store x28 (the network's input) and rgba (the image it came from) with the digit the
     user says it is. `what` is "drawing" (the canvas) or "photo"; each has its own widgets."""
     label_key, button_key, stamp_key = CORRECTION_KEYS[what]
-    pick, save, _ = st.columns([3, 2, 4], vertical_alignment="bottom")
-    label = pick.selectbox("Wrong? It's a …", range(10), index=None, key=label_key,
+    pick, save = st.columns([3, 2, 4] if what == "drawing" else [3, 2], vertical_alignment="bottom")[:2]
+    label = pick.selectbox(CORRECTION_LABELS[what], range(10), index=None, key=label_key,
                            placeholder="choose the right digit",
                            help=f"Saves the {what} with your label, to evaluate and fine-tune the model on.")
     if not save.button(f"Save {what}", key=button_key, icon=":material/bookmark_add:", disabled=label is None):

@@ -15,7 +15,7 @@ from ui.state import uploads
 
 TYPES = ["png", "jpg", "jpeg", "webp", "gif", "bmp", "tif", "tiff"]
 RESULT = "photo_result"          # {"id": the file's id, "steps": photo_to_mnist_steps(...)} of the last photo
-SHOWN = 160                      # height in pixels of the photo and its ink as shown
+SHOWN = 100                      # height in pixels of the photo and its ink as shown (all four in one row)
 
 
 @st.fragment
@@ -43,17 +43,18 @@ def photo_panel(model, model_key):
             st.html(charts.figures_html([(_thumb(steps["photo"]), "Your photo, in gray levels", "photo")]))
         return
     x28 = steps["centred"]                                             # (28, 28) in [0, 1]
-    input_col, guess_col = st.columns([5, 4], gap="large")
-    with input_col:
-        show_steps(steps)
+    show_steps(steps)                                                  # one row across the panel
     if model is None:
         return
-    with guess_col:                                                    # the same verdict as the canvas's
-        _, digit = uncertainty.guess(model, x28, label="Prediction for the photo")
-    st.markdown("**Why this guess?**")
-    corrections.explain(model, x28, digit)
-    gray = _thumb(steps["photo"])
-    corrections.correction(model_key, steps["centred"], np.dstack([gray] * 3 + [np.full_like(gray, 255)]), what="photo")
+    guess_col, why_col = st.columns([2, 3], gap="large")
+    with guess_col:                  # the guess and its own "Wrong?", beside each other: it is about the photo
+        _, digit = uncertainty.guess(model, x28, label="Prediction for the photo")   # the canvas's verdict
+        gray = _thumb(steps["photo"])
+        corrections.correction(model_key, steps["centred"], np.dstack([gray] * 3 + [np.full_like(gray, 255)]),
+                               what="photo")
+    with why_col:
+        st.markdown("**Why this guess?**")
+        corrections.explain(model, x28, digit, scale=6)
 
 
 def _steps(file):

@@ -8,6 +8,7 @@ import streamlit as st
 from cnn.teach.adversarial import MAX_STEPS, fool
 from ui.charts import basic as charts
 from ui.charts import evaluate as eval_charts
+from ui.state import session
 
 RESULT = "fool_result"
 
@@ -38,7 +39,10 @@ def show(result, current, target):
     after = int(np.argmax(result["after"]))
     if result["success"]:
         st.success(f"After {result['steps']} steps the network answers **{after}** "
-                   f"({result['after'][after]:.0%}) instead of {current}.")
+                   f"({result['after'][after]:.0%}) instead of {current}. The prediction at the top of the page is "
+                   "still the original image's: look inside the fooled one to see every layer change.")
+        st.button("Look inside the fooled image", key="fool_inspect", icon=":material/layers:",
+                  on_click=session.hand_to_inside, args=(result["image"], None, f"The image fooled into {after}"))
     else:
         st.warning(f"After {result['steps']} steps the network still answers {after}: the change it would need "
                    f"is larger than {MAX_STEPS} steps allow.")
