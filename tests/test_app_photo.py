@@ -71,19 +71,33 @@ def test_a_camera_photo_is_read(at):
     assert metric(at, "Prediction for the photo").value == "7"
 
 
+def png(image):
+    buf = io.BytesIO()
+    image.save(buf, "PNG")
+    return buf.getvalue()
+
+
+def dot():
+    img = Image.new("RGB", (300, 200), (230, 230, 225))
+    ImageDraw.Draw(img).ellipse([150, 100, 153, 103], fill=(20, 20, 20))
+    return img
+
+
 @pytest.mark.parametrize("name, content, words", [
     ("notes.png", b"this is not an image", "not an image that can be read"),
-    ("blank.png", None, "No digit found"),
+    ("blank.png", png(Image.new("RGB", (300, 200), (230, 230, 225))), "No digit found"),
+    ("dot.png", png(dot()), "too small for a digit"),
+    ("ink.png", png(Image.new("RGB", (300, 200), (15, 15, 20))), "No digit found"),
+    ("tiny.png", png(Image.new("L", (8, 8), 200)), "too small to read a digit"),
+    ("huge.png", png(Image.new("1", (10_000, 5_000))), "10,000 x 5,000 pixels"),
 ])
-def test_a_bad_photo_gets_a_message(at, name, content, words):
-    if content is None:
-        buf = io.BytesIO()
-        Image.new("RGB", (300, 200), (230, 230, 225)).save(buf, "PNG")
-        content = buf.getvalue()
+def test_a_bad_photo_gets_a_message_and_nothing_is_stored(at, tmp_path, name, content, words):
     upload(at, name, content, "image/png")
     assert not at.exception, at.exception
     assert any(words in w.value for w in at.warning)
     assert metric(at, "Prediction for the photo") is None
+    assert not [b for b in at.button if b.key == "save_photo"]              # nothing to store ...
+    assert DrawingStore(tmp_path / "user-data").list() == []               # ... and nothing stored
 
 
 def test_a_photo_save_counts_against_the_visitors_drawings_quota(app_env, tmp_path, monkeypatch):

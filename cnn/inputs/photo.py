@@ -5,7 +5,7 @@ strokes blurred, noisy, compressed, thin or thick, with margins, ruled lines and
 The steps, each kept for the app to show:
   photo    the image as gray levels, its longer side at most WORK px (large files are decoded at reduced size)
   ink      ink bright on black: polarity from the median (most of a picture is paper), the paper's own
-           brightness (a large morphological opening) subtracted, long thin horizontal lines removed
+           brightness (a large morphological opening) subtracted, ruled lines removed (cnn/inputs/paper.py)
   cropped  the digit alone (its connected pieces; far-away marks left out), levels stretched so the stroke
            core is 1 and the paper 0 without a hard threshold, strokes thickened to MNIST's width if thin
   scaled, centred   as for the canvas and for MNIST: longer side 20 px, centre of mass at the centre of 28x28
@@ -19,6 +19,7 @@ import numpy as np
 from PIL import Image, ImageFilter
 
 from cnn.inputs.canvas import BOX, STROKE, ink_box, place_by_mass, resize_area, stroke_width
+from cnn.inputs.paper import MIN_CONTRAST, paper, remove_ruled_lines
 from cnn.inputs.pieces import one_digit
 
 MAX_BYTES = 20 * 2**20         # a file larger than this is refused unread
@@ -32,10 +33,9 @@ UPRIGHT = {2: Image.Transpose.FLIP_LEFT_RIGHT, 3: Image.Transpose.ROTATE_180, 4:
            5: Image.Transpose.TRANSPOSE, 6: Image.Transpose.ROTATE_270, 7: Image.Transpose.TRANSVERSE,
            8: Image.Transpose.ROTATE_90}
 WORK = 512                     # longer side of the working image, in pixels
-GRID = 128                     # cells along the longer side for the paper's brightness ...
-OPENING = 21                   # ... and the width, in cells, of the widest stroke (1/6 of the picture)
-MIN_CONTRAST = 0.1             # ink must stand this far (0-1) above the paper ...
-NOISE_SIGMAS = 6               # ... and this many noise levels
+NOISE_SIGMAS = 6               # ink must stand this many noise levels above the paper (and MIN_CONTRAST)
+MIN_SIDE = 16                  # a picture smaller than this a side is refused ...
+MIN_DIGIT = 12                 # ... and so is a digit (a mark) smaller than this, in working pixels
 STEPS = ("photo", "ink", "cropped", "scaled", "centred")
 
 
@@ -100,8 +100,9 @@ def to_gray(image):
     if w * h > MAX_PIXELS:
         raise PhotoError(f"The image is {w:,} x {h:,} pixels; at most {MAX_PIXELS / 1e6:.0f} million pixels are "
                          "read. Send a smaller photo.")
-    if min(w, h) < 8:
-        raise PhotoError(f"The image is {w} x {h} pixels: too small to hold a digit.")
+    if min(w, h) < MIN_SIDE:
+        raise PhotoError(f"The image is {w} x {h} pixels: too small to read a digit from (at least {MIN_SIDE} "
+                         "pixels a side). Send a larger photo.")
     image.draft("L", (w * WORK // max(w, h), h * WORK // max(w, h)))     # JPEG: decode at 1/2, 1/4 or 1/8
     alpha = image.mode in ("RGBA", "LA", "PA", "RGBa", "La") or "transparency" in image.info
     _check_decoded_bytes(image, w, h, alpha)
@@ -172,58 +173,16 @@ def _ink(gray):
     (or the table around it), so the median is; the ink lies far from it on one side."""
     lo, median, hi = np.percentile(gray, [0.5, 50, 99.5])
     ink = 1 - gray if median - lo > hi - median else gray             # dark ink on light paper: invert
-    return _remove_ruled_lines(np.clip(ink - _paper(ink), 0, None))
-
-
-def _paper(ink):
-    """The paper's brightness under the ink: a morphological opening over cells of 1/GRID of the image (the
-    smallest value in each cell, then in each OPENING x OPENING cells, then their largest), so strokes up to
-    that wide vanish while shadows, gradients and the table around a sheet, larger, stay; enlarged back."""
-    h, w = ink.shape
-    c = max(1, -(-max(h, w) // GRID))
-    padded = np.pad(ink, ((0, -h % c), (0, -w % c)), mode="edge")
-    cells = padded.reshape(padded.shape[0] // c, c, padded.shape[1] // c, c).min(axis=(1, 3))
-    cells = _filter(_filter(cells, np.min), np.max)
-    return np.asarray(Image.fromarray(cells, "F").resize((w, h), Image.BILINEAR), np.float32)
-
-
-def _filter(a, op):
-    """op (np.min or np.max) over each OPENING x OPENING square, as a row pass then a column pass."""
-    windows = np.lib.stride_tricks.sliding_window_view
-    a = op(windows(np.pad(a, OPENING // 2, mode="edge"), OPENING, axis=0), axis=-1)   # (h, w + OPENING - 1)
-    return op(windows(a, OPENING, axis=1), axis=-1).astype(np.float32)                # (h, w)
-
-
-def _remove_ruled_lines(ink, run=0.9, thickness=0.03):
-    """Subtract horizontal lines that cross `run` of the width and are at most `thickness` of the height thick
-    (ruled paper): each row's level along its brightest run of that length, less the same over the rows
-    around it (a 1-D opening), so broad brightness and a digit's own strokes, shorter or thicker, stay.
-    Where a stroke crosses a line (ink above or below it), the stroke is kept."""
-    h, w = ink.shape
-    if w < 20:
-        return ink
-    v = ink.copy()
-    for k in (1, 2):                                                   # a line tilted by a fraction of a degree
-        v[k:] = np.maximum(v[k:], ink[:-k])
-        v[:-k] = np.maximum(v[:-k], ink[k:])
-    windows = np.lib.stride_tricks.sliding_window_view
-    level = windows(v, int(run * w), axis=1).min(axis=2).max(axis=1)  # (h,)
-    k = int(thickness * h) + 3
-    opened = windows(np.pad(windows(np.pad(level, k, mode="edge"), 2 * k + 1).min(axis=1), k, mode="edge"),
-                     2 * k + 1).max(axis=1)                            # (h,)
-    ridge = level - opened
-    ridge[ridge < MIN_CONTRAST / 2] = 0
-    across = np.pad(ink, ((k, k), (0, 0)))
-    across = np.maximum(across[:h], across[2 * k:])                    # (h, w): the ink k rows above or below
-    return np.maximum(np.clip(ink - ridge[:, None], 0, None), np.where(ridge[:, None] > 0, np.minimum(ink, across), 0))
+    return remove_ruled_lines(np.clip(ink - paper(ink), 0, None))
 
 
 def _digit(ink):
     """Ink -> the digit alone, cropped, levels stretched to [0, 1], strokes at least MNIST's width."""
     p = np.pad(ink, 1, mode="edge")
     smooth = sum(p[i:i + ink.shape[0], j:j + ink.shape[1]] for i in range(3) for j in range(3)) / 9  # 3x3 mean
-    base = float(np.median(smooth))
-    noise = 1.4826 * float(np.median(np.abs(smooth - base)))          # robust: most pixels are paper
+    p5, p25 = np.percentile(smooth, [5, 25])                          # paper: a tight crop's ink covers up to
+    noise = float(p25 - p5) / 0.971                                   # 3/4 of the picture; for normal noise,
+    base = float(p25) + 0.674 * noise                                 # p25 - p5 = 0.971 and p50 - p25 = 0.674
     peak = float(smooth.max()) - base
     if peak < max(MIN_CONTRAST, NOISE_SIGMAS * noise):
         raise PhotoError("No digit found: nothing stands out from the paper. Write the digit darker, or "
@@ -237,8 +196,9 @@ def _digit(ink):
     core = np.percentile(ink[box][mask[box] & keep[box]], 75)
     floor = base + 3 * noise
     digit = np.clip((ink[box] - floor) / max(core - floor, 1e-6), 0, 1) * keep[box]
-    if max(digit.shape) < 8:
-        raise PhotoError(f"The digit is only {max(digit.shape)} pixels tall here: take the photo closer.")
+    if max(digit.shape) < MIN_DIGIT:
+        raise PhotoError(f"The only mark found is {max(digit.shape)} pixels across: too small for a digit. Take "
+                         "the photo closer, or write the digit larger.")
     return _thicken(digit.astype(np.float32), mask[box] & keep[box])
 
 

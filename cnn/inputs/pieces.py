@@ -8,6 +8,7 @@ from cnn.inputs.canvas import ink_box
 FAR = 0.5                      # pieces further apart than this times the digit's size are not one digit
 SIGNIFICANT = 0.2              # a far piece this large (relative to the digit) means a second digit
 INSIDE = 0.004                 # a piece off the edges this large (relative to the picture) is the digit
+ALONG = 0.6                    # a piece along this much of an edge is the table or a shadow, not the digit
 SPECK = 0.03                   # a piece this small (relative to the digit) joins it only if it touches its box
 
 
@@ -22,7 +23,7 @@ def one_digit(mask):
     labels = _components(grid)
     ids, sizes = np.unique(labels[grid], return_counts=True)
     pieces = sorted(((s, _bounds(labels == i), i) for i, s in zip(ids, sizes, strict=True)), key=lambda p: -p[0])
-    pieces = _drop_surroundings(pieces, grid.shape)
+    pieces = _drop_surroundings(pieces, labels)
     group, members, added = pieces[0][1], {pieces[0][2]}, True
     while added:
         added = False
@@ -39,12 +40,18 @@ def one_digit(mask):
     return np.kron(np.asarray(keep) > 0, np.ones((f, f), bool))[:h, :w]
 
 
-def _drop_surroundings(pieces, shape):
-    """Leave out what surrounds a digit written on a sheet: the table or a shadow at the picture's edges, and
-    the rim left where the sheet's edge crosses the picture; that is, when a sizeable piece lies off the
-    picture's edges, every piece touching an edge, and every piece whose box holds a sizeable piece's box."""
+def _drop_surroundings(pieces, labels):
+    """Leave out what surrounds a digit written on a sheet: the table or a shadow along the picture's edges,
+    and the rim left where the sheet's edge crosses the picture; that is, when a sizeable piece lies off the
+    picture's edges, every piece that runs along most of an edge, and every piece whose box holds a sizeable
+    piece's box. A digit that merely touches the edges (a tightly cropped photo) stays."""
+    shape = labels.shape
+
     def off_edges(p):
         return min(p[1][:2]) > 0 and p[1][2] < shape[0] and p[1][3] < shape[1]
+
+    def along(p):
+        return max(np.mean(edge == p[2]) for edge in (labels[0], labels[-1], labels[:, 0], labels[:, -1])) >= ALONG
 
     def holds(a, b):
         return a[0] < b[0] and a[1] < b[1] and a[2] > b[2] and a[3] > b[3]
@@ -52,7 +59,7 @@ def _drop_surroundings(pieces, shape):
     inside = [p for p in pieces if p[0] >= INSIDE * shape[0] * shape[1] and off_edges(p)]
     if not inside:
         return pieces
-    kept = [p for p in pieces if off_edges(p) and not any(holds(p[1], q[1]) for q in inside if q is not p)]
+    kept = [p for p in pieces if (off_edges(p) or not along(p)) and not any(holds(p[1], q[1]) for q in inside)]
     return kept or pieces
 
 

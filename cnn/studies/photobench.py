@@ -6,6 +6,7 @@ or ruled paper, JPEG-compressed, slightly turned, and all of these at once. Ever
 (seed, condition name, index).
 
     python -m cnn photobench --model weights/default.npz --n 200
+    python -m cnn photobench --outside      # optdigits (UCI) and MNIST as photos vs a baseline: outside.py
 """
 import argparse
 import io
@@ -149,14 +150,24 @@ def main(argv=None):
     ap = argparse.ArgumentParser(prog="python -m cnn photobench", description="Accuracy on photographed-style "
                                  "digits: photo_to_mnist vs canvas_to_mnist, per condition.")
     ap.add_argument("--model", default="weights/default.npz", help="weights file (.npz)")
-    ap.add_argument("--n", type=int, default=200, help="images per source and condition")
+    ap.add_argument("--n", type=int, default=None, help="images per source and condition (default 200; with "
+                    "--outside, all 1,797 optdigits and 500 MNIST test digits)")
+    ap.add_argument("--outside", action="store_true", help="photos of optdigits (UCI, needs scikit-learn) and "
+                    "MNIST: photo_to_mnist against a ten-line baseline, per condition")
     ap.add_argument("--seed", type=int, default=0)
     args = ap.parse_args(argv)
-    if args.n < 1:
+    if args.n is not None and args.n < 1:
         ap.error("--n must be >= 1")
     from cnn.files import tool_inputs
     model = tool_inputs(ap, args.model)
     start = time.perf_counter()
+    if args.outside:
+        from cnn.studies.outside import report
+        print(f"model {args.model}, seed {args.seed}; thresholds tuned on MNIST photos, optdigits only measured")
+        report(model, args.n, args.seed)
+        print(f"{time.perf_counter() - start:.0f} s")
+        return
+    args.n = args.n or 200
     print(f"model {args.model}, {args.n} images per source and condition, seed {args.seed}")
     print(f"{'source':<16} {'condition':<26} {'photo_to_mnist':>14} {'canvas_to_mnist':>15} {'refused':>8}")
 
