@@ -3,6 +3,7 @@ Compare views: the rules and nodes it finds, per view (tests/test_browser_a11y.p
 
     MNIST_DIR=../shared/mnist python benchmarks/axe_audit.py
 """
+import argparse
 import sys
 import tempfile
 from pathlib import Path
@@ -64,4 +65,5 @@ def main():
 
 
 if __name__ == "__main__":
+    argparse.ArgumentParser(description=__doc__.split("\n")[0]).parse_args()
     main()

@@ -71,7 +71,7 @@ def effects(rows, cost="params"):
     y = np.array([100 * r["acc"] for r in rows])
     coef, *_ = np.linalg.lstsq(x, y, rcond=None)
     residual = y - x @ coef
-    r2 = 1 - residual.var() / y.var()
+    r2 = 1 - residual.var() / y.var() if y.var() > 0 else float("nan")   # one architecture: nothing to explain
     return dict(zip(names, coef[1:], strict=True)), float(r2)
 
 

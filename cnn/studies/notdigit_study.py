@@ -157,3 +157,7 @@ def main(argv=None):
           f"{sum(r[1] < 0.9 for r in rows.values())} of {len(rows)}")
     if args.out:
         print(f"saved fold 0's detector to {args.out}")
+
+
+if __name__ == "__main__":
+    main()
