@@ -65,13 +65,19 @@ def sweep(now=None, force=False):
 
 
 def _expired(path, now, lim):
+    """Whether a visitor's folder has expired. False when it vanishes while we look: another process is deleting
+    it (its sweep renamed it away), and it is that process's to delete."""
+    seen = path / visitor.SEEN
     try:
-        idle = now - (path / visitor.SEEN).stat().st_mtime
-    except OSError:
-        idle = now - path.stat().st_mtime              # a folder being created, or damaged: its own time
+        idle = now - (seen if seen.exists() else path).stat().st_mtime   # no stamp (being created, damaged): its
+    except OSError:                                                      # own time
+        return False
     if idle > lim.hours * 3600:
         return True
     owner = path / visitor.OWNER
     if idle <= lim.grace_s or not owner.is_file() or not runtime.exists():
         return False
-    return not visitor.owner_alive(owner.read_text())
+    try:
+        return not visitor.owner_alive(owner.read_text())
+    except OSError:
+        return False
