@@ -14,39 +14,20 @@ import subprocess
 import sys
 import tarfile
 import tempfile
-import time
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT / "tests"))
 sys.path.insert(0, str(ROOT / "benchmarks"))
-from bench_app import METRIC_SHOWN  # noqa: E402
+from bench_app import latency  # noqa: E402
 
-from browser_helpers import CANVAS, DIGITS, IDLE, clear, draw, launch, open_app, prompt, start_server, stop_server  # noqa: E402
+from browser_helpers import DIGITS, launch, open_app, start_server, stop_server  # noqa: E402
 
 
 def export(commit, folder):
     archive = subprocess.run(["git", "archive", commit], cwd=ROOT, check=True, capture_output=True).stdout
     with tarfile.open(fileobj=io.BytesIO(archive)) as tar:
         tar.extractall(folder, filter="data")
-
-
-def latency(page, strokes):
-    """Clear, draw all strokes but the last, then time the last one's release until the Prediction shows."""
-    clear(page)
-    prompt(page).wait_for(timeout=20_000)
-    page.wait_for_selector(IDLE)
-    draw(page, strokes[:-1])
-    box = page.locator(CANVAS).bounding_box()
-    (x0, y0), points = strokes[-1][0], strokes[-1][1:]
-    page.mouse.move(box["x"] + x0, box["y"] + y0)
-    page.mouse.down()
-    for x, y in points:
-        page.mouse.move(box["x"] + x, box["y"] + y, steps=4)
-    start = time.perf_counter()
-    page.mouse.up()
-    page.wait_for_function(METRIC_SHOWN, polling="raf", timeout=20_000)
-    return time.perf_counter() - start
 
 
 def main():

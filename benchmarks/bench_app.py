@@ -46,27 +46,27 @@ def first_render(context):
         stop_server(proc)
 
 
+def latency(page, strokes, timeout=20_000):
+    """Clear, draw all strokes but the last, then time the last one's release until the Prediction shows."""
+    clear(page)
+    prompt(page).wait_for(timeout=timeout)
+    page.wait_for_selector(IDLE)
+    draw(page, strokes[:-1])
+    box = page.locator(".st-key-canvas canvas.upper-canvas").bounding_box()
+    (x0, y0), points = strokes[-1][0], strokes[-1][1:]
+    page.mouse.move(box["x"] + x0, box["y"] + y0)
+    page.mouse.down()
+    for x, y in points:
+        page.mouse.move(box["x"] + x, box["y"] + y, steps=4)
+    start = time.perf_counter()
+    page.mouse.up()
+    page.wait_for_function(METRIC_SHOWN, polling="raf", timeout=timeout)
+    return time.perf_counter() - start
+
+
 def stroke_latencies(page, n):
     digits = list(DIGITS.values())
-    times = []
-    for i in range(n):
-        clear(page)
-        prompt(page).wait_for(timeout=10_000)
-        page.wait_for_selector(IDLE)
-        strokes = digits[i % len(digits)]
-        draw(page, strokes[:-1])
-        last = strokes[-1]                    # drawn here to time its release
-        box = page.locator(".st-key-canvas canvas.upper-canvas").bounding_box()
-        (x0, y0), points = last[0], last[1:]
-        page.mouse.move(box["x"] + x0, box["y"] + y0)
-        page.mouse.down()
-        for x, y in points:
-            page.mouse.move(box["x"] + x, box["y"] + y, steps=4)
-        start = time.perf_counter()
-        page.mouse.up()
-        page.wait_for_function(METRIC_SHOWN, polling="raf", timeout=10_000)
-        times.append(time.perf_counter() - start)
-    return times
+    return [latency(page, digits[i % len(digits)], timeout=10_000) for i in range(n)]
 
 
 def start_training(page):

@@ -21,22 +21,13 @@ import time
 
 sys.path.insert(0, os.getcwd())                  # the checkout measured: the current folder's cnn/ and ui/
 
+from hostile import largest_arch  # noqa: E402  (the costliest network the grammar allows)
+
 import cnn  # noqa: E402
 from ui.core import admission  # noqa: E402
 from ui.core.jobs import TrainingJob  # noqa: E402
 
-CANDIDATES = ["c256pc256pc256", "c64c64", "c256"]      # the costliest first (benchmarks/hostile.py)
 N_HOSTILE = 17
-
-
-def costliest():
-    for arch in CANDIDATES:
-        try:
-            cnn.parse_arch(arch)
-            return arch
-        except cnn.ArchError:
-            continue
-    raise RuntimeError("none of the candidate networks is allowed")
 
 
 def make_job(name, arch, data, epochs, n_train, owners, new_api):
@@ -55,7 +46,7 @@ def main():
     os.environ.setdefault("CNN_DATA_DIR", tempfile.mkdtemp())          # the shared slots' lock files
     new_api = "owners" in inspect.signature(TrainingJob).parameters
     data = cnn.load_mnist()
-    arch = costliest()
+    arch = largest_arch()
     epochs = min(100, admission.max_images() // 60000) if new_api else 100
     print(f"version: {'with owners, cap and slice' if new_api else 'before (no owners, no cap)'}; "
           f"slots {admission.TRAINING.slots}, queue {admission.TRAINING.max_waiting}; hostile runs: {arch}, "

@@ -17,6 +17,7 @@ from PIL import Image, ImageFilter
 
 from cnn.inputs.canvas import BOX, ink_box, place_by_mass, resize_area
 from cnn.inputs.photo import photo_to_mnist
+from cnn.teach.evaluation import accuracy_of_inputs
 
 # name -> settings of photo(); "tight": the ink touches the picture's edges, "margins": 30% of it is paper
 CONDITIONS = {
@@ -125,18 +126,12 @@ def measure(model, n=None, seed=0, conditions=CONDITIONS, names=("optdigits", "M
                 continue
             c = zlib.crc32(f"{source} {name}".encode())
             photos = [photo(img, np.random.default_rng([seed, c, i]), **settings) for i, img in enumerate(images)]
-            accs = [_accuracy(model, [f(p) for p in photos], labels)
+            accs = [accuracy_of_inputs(model, [f(p) for p in photos], labels)
                     for f in (photo_to_mnist, lambda p: baseline(p / np.float32(255)))]
             results[source, name] = (len(labels), *accs)
             if callback:
                 callback(source, name, results[source, name])
     return results
-
-
-def _accuracy(model, xs, labels):
-    batch = np.stack([np.zeros((28, 28), np.float32) if x is None else x for x in xs])
-    ok = (model.predict(batch) == labels) & np.array([x is not None for x in xs])
-    return float(ok.mean())
 
 
 def report(model, n=None, seed=0):

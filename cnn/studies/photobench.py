@@ -19,6 +19,7 @@ from PIL import Image, ImageFilter
 from cnn.inputs.canvas import canvas_to_mnist, ink_box
 from cnn.inputs.photo import photo_to_mnist
 from cnn.studies.synth import draw_digit
+from cnn.teach.evaluation import accuracy_of_inputs
 
 # name -> settings; every condition starts from a clean photo: dark ink on light paper, the digit about
 # 150 px tall in a 320 x 260 image. "phone" is a phone photo: everything at once, milder.
@@ -132,18 +133,12 @@ def measure(model, n=200, seed=0, conditions=CONDITIONS, callback=None):
             photos = [render(img, np.random.default_rng([seed, c, i]), **settings) for i, img in enumerate(images)]
             xs = [photo_to_mnist(p) for p in photos]
             refused = sum(x is None for x in xs)
-            accs = [_accuracy(model, xs, labels), _accuracy(model, [canvas_to_mnist(p) for p in photos], labels)]
+            accs = [accuracy_of_inputs(model, xs, labels),
+                    accuracy_of_inputs(model, [canvas_to_mnist(p) for p in photos], labels)]
             results[source, name] = (*accs, refused / len(labels))
             if callback:
                 callback(source, name, results[source, name])
     return results
-
-
-def _accuracy(model, xs, labels):
-    """A refused image (None) counts as wrong."""
-    batch = np.stack([np.zeros((28, 28), np.float32) if x is None else x for x in xs])
-    ok = (model.predict(batch) == labels) & np.array([x is not None for x in xs])
-    return float(ok.mean())
 
 
 def main(argv=None):
